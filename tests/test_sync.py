@@ -29,3 +29,8 @@ def test_notebooks_are_clean(tmp_path):
     dirty = [str(p.relative_to(ROOT)) for p in sorted((ROOT/"nbs").rglob("*.ipynb"))
              if "_proc" not in p.parts and not filecmp.cmp(p, tmp_path/p.relative_to(ROOT), shallow=False)]
     assert not dirty, f"run nbdev-clean: these notebooks are not clean: {dirty}"
+
+def test_readme_matches_index():
+    from tinystories_nb.docs import render_readme
+    assert (ROOT/"README.md").read_text() == render_readme(ROOT/"nbs"/"index.ipynb"), \
+        "README.md is generated from nbs/index.ipynb: run `tinystories docs --readme` (or nbdev-readme where Quarto exists)"
