@@ -14,8 +14,8 @@ from .core import TinyStoriesError, need_file, package_data, read_json, sha256_t
 from .vocab import Feature, Vocab, load_features, load_vocab
 
 # %% auto #0
-__all__ = ['KINDS', 'FEATURE_COUNTS', 'INSTRUCT_LABELS', 'Template', 'load_templates', 'get_template', 'sample_features',
-           'PromptSpec', 'sample_prompts', 'story_sentences', 'build_instruct', 'format_instruct']
+__all__ = ['KINDS', 'FEATURE_COUNTS', 'Template', 'load_templates', 'get_template', 'sample_features', 'PromptSpec',
+           'sample_prompts', 'story_sentences', 'build_instruct']
 
 # %% ../nbs/12_prompts.ipynb #1c0106c3
 KINDS = {"story": ("verb", "noun", "adjective", "features"), "summary": ("story",)}
@@ -154,7 +154,7 @@ def sample_prompts(n: int, seed: int = 0, vocab: Vocab | str | Path | None = Non
     return out
 
 # %% ../nbs/12_prompts.ipynb #75b3ea0b
-INSTRUCT_LABELS = {"features": "Features", "words": "Words", "sentence": "Random sentence", "summary": "Summary"}
+from .data import INSTRUCT_LABELS, format_instruct   # the data layer owns the Instruct text format
 _SPLIT_RE = re.compile(r'(?<=[.!?])(?:["”’])?\s+(?=["“]?[A-Z])')
 
 def story_sentences(text: str) -> list[str]:
@@ -180,23 +180,3 @@ def build_instruct(story, rng: random.Random | int, p: float = 0.5):
     rng.shuffle(order)
     kept = {k: (have[k] if k in order else None) for k in INSTRUCT_LABELS}
     return dataclasses.replace(story, **kept, meta={**story.meta, "instruct_order": [INSTRUCT_LABELS[k] for k in order]})
-
-def format_instruct(story) -> str:
-    "The story as one record of the TinyStories-Instruct text format, ending with the `<|endoftext|>` line."
-    name = story.id or "(no id)"
-    if not (story.text or "").strip(): raise TinyStoriesError(f"story {name} is empty: it cannot be written as an Instruct record")
-    if any(l.strip() == "<|endoftext|>" for l in story.text.split("\n")):
-        raise TinyStoriesError(f"story {name} contains a <|endoftext|> line, which ends records in the Instruct format")
-    by_label = {v: k for k, v in INSTRUCT_LABELS.items()}
-    order = [l for l in (story.meta or {}).get("instruct_order", []) if l in by_label]
-    order += [l for k, l in INSTRUCT_LABELS.items() if getattr(story, k) is not None and l not in order]
-    lines = []
-    for label in order:
-        v = getattr(story, by_label[label])
-        if v is None: continue
-        items = v if isinstance(v, list) else [v]
-        if any("\n" in x or (isinstance(v, list) and ("," in x or x != x.strip() or not x)) for x in items):
-            raise TinyStoriesError(f"story {name}: its {label} value {str(v)[:40]!r} cannot be written on one Instruct line",
-                                   hint="no line breaks; list items without commas")
-        lines.append(f"{label}: {', '.join(v) if isinstance(v, list) else v}")
-    return "\n".join(lines + ["Story: ", "", story.text, "<|endoftext|>"]) + "\n"
