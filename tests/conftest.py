@@ -14,7 +14,7 @@ def _wanted(session) -> list[Path]:
     names = set()
     for item in session.items:
         cs = getattr(item, "callspec", None)
-        if cs and "nb" in cs.params: names.add(cs.params["nb"].name)
+        if cs and item.originalname == "test_notebook": names.add(cs.params["nb"].name)
         if item.name == "test_docs_site": names |= {p.name for p in NBS}
     return [p for p in NBS if p.name in names]
 
