@@ -25,7 +25,9 @@ def executed(request):
         from tinystories_nb.docs import execute_notebooks
         workers = int(os.environ.get("TINYSTORIES_TEST_WORKERS", "2"))
         for r in execute_notebooks(_wanted(request.session), EXECUTED, workers=workers,
-                                   env={"TINYSTORIES_PROGRESS": os.environ.get("TINYSTORIES_PROGRESS", "0")}):
+                                   env={"TINYSTORIES_PROGRESS": os.environ.get("TINYSTORIES_PROGRESS", "0"),
+                                        # two notebooks share the cores: idle OpenMP threads must sleep, not spin
+                                        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}):
             _RESULTS[r.nb.name] = r
     return _RESULTS
 

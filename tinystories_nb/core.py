@@ -204,8 +204,8 @@ def progress_enabled() -> bool: return os.environ.get("TINYSTORIES_PROGRESS", "1
 def progress(it: Iterable | None = None, total: int | None = None, desc: str | None = None, unit: str = "it", **kw):
     "A progress bar over `it` (or a manual one when `it` is None); disabled by `TINYSTORIES_PROGRESS=0`."
     from tqdm.auto import tqdm
-    return tqdm(it, total=total, desc=desc, unit=unit, disable=not progress_enabled() or kw.pop("disable", False),
-                dynamic_ncols=True, **kw)
+    disable = kw.pop("disable", False)
+    return tqdm(it, total=total, desc=desc, unit=unit, disable=not progress_enabled() or disable, dynamic_ncols=True, **kw)
 
 # %% ../nbs/00_core.ipynb #ff0707a0
 _KEY_PATTERNS = [re.compile(r"sk-[A-Za-z0-9_\-]{8,}"), re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_\-\.]{8,}"),
