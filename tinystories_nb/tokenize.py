@@ -14,12 +14,13 @@ import numpy as np
 from . import __version__
 from .core import (Config, TinyStoriesError, atomic_write, logger, need_dir, need_file, progress, read_json,
                                  sha256_file, sha256_json, write_json)
-from .data import EOT, detect_format, read_stories, _parse_hf
+from .data import EOT, detect_format, format_instruct, read_stories, _parse_hf
 from .clean import CleanConfig, CleanReport, clean_text, drop_reason, in_val, story_key, _ENDS, _snippet
 
 # %% auto #0
 __all__ = ['DEFAULT_VOCAB_SIZE', 'MIN_VOCAB_SIZE', 'FORMAT', 'train_tokenizer', 'save_tokenizer', 'load_tokenizer',
-           'restrict_tokenizer', 'Encoder', 'PrepareConfig', 'prepare', 'Prepared', 'load_prepared', 'cli_prepare']
+           'restrict_tokenizer', 'Encoder', 'PrepareConfig', 'instruct_header', 'prepare', 'Prepared', 'load_prepared',
+           'cli_prepare']
 
 # %% ../nbs/03_tokenize.ipynb #f9cc83f4
 DEFAULT_VOCAB_SIZE = 4096
@@ -154,6 +155,7 @@ class PrepareConfig(Config):
     top_k: int | None = None               # restrict a given tokenizer to its top-K tokens on the corpus
     tokenizer_train_mb: float = 256.0      # train (or count top-K) on at most this much cleaned train text
     format: str | None = None              # input format; None = from each file name
+    instruct: bool = False                 # train on Instruct records: instruction lines, `Story:`, then the story
     clean: CleanConfig = field(default_factory=CleanConfig)
     n_proc: int | None = None              # worker processes; None = all cores for inputs over 16 MB
 
@@ -174,11 +176,11 @@ def _init_worker(tok_json: str, clean_cfg: dict):
     _WORKER["enc"] = Encoder(Tokenizer.from_str(tok_json))
     _WORKER["cfg"] = CleanConfig.from_dict(clean_cfg)
 
-def _process_chunk(chunk: list[tuple[str, bool]]):
-    "Clean and encode a chunk of (text, truncated) pairs -> (per-story results, change counts, examples)."
+def _process_chunk(chunk: list[tuple[str, bool, str]]):
+    "Clean and encode a chunk of (text, truncated, header) -> (per-story results, change counts, examples)."
     enc, cfg = _WORKER["enc"], _WORKER["cfg"]
     results, counts, examples = [], collections.Counter(), {}
-    for i, (raw, truncated) in enumerate(chunk):
+    for i, (raw, truncated, header) in enumerate(chunk):
         text, kinds = clean_text(raw, cfg)
         for k in kinds:
             counts[k] += 1
@@ -188,8 +190,10 @@ def _process_chunk(chunk: list[tuple[str, bool]]):
             results.append((reason, 0, 0, b"", False))
             if len(examples.setdefault(reason, [])) < 3: examples[reason].append((i, {"text": (text or raw)[:80]}))
         else:
+            key, ends_open = story_key(text), text[-1] not in _ENDS
+            text = header + text                      # Instruct mode: the instruction lines are trained on too
             nbytes = len(text) if text.isascii() else len(text.encode("utf-8"))
-            results.append((None, story_key(text), nbytes, enc.encode(text), text[-1] not in _ENDS))
+            results.append((None, key, nbytes, enc.encode(text), ends_open))
     return results, counts, examples
 
 # %% ../nbs/03_tokenize.ipynb #2c5515ec
@@ -208,12 +212,17 @@ def _fingerprint_input(spec, fmt: str | None) -> dict:
         d["size"] = sum(f.stat().st_size for f in files)
     return d
 
-def _chunks(inputs: list[dict], fmt, limit: int = 1 << 20) -> Iterator[tuple[int, list, list]]:
-    "(input index, [(text, truncated)], [story index]) chunks of about `limit` characters, streamed."
+def instruct_header(s) -> str:
+    "The Instruct record of story `s` up to and including the blank line after `Story:` (what precedes the story text)."
+    rec = format_instruct(dataclasses.replace(s, text="."))
+    return rec[:rec.index("Story: \n\n") + len("Story: \n\n")]
+
+def _chunks(inputs: list[dict], fmt, limit: int = 1 << 20, instruct: bool = False) -> Iterator[tuple[int, list, list]]:
+    "(input index, [(text, truncated, header)], [story index]) chunks of about `limit` characters, streamed."
     for k, inp in enumerate(inputs):
         chunk, idx, size = [], [], 0
         for i, s in enumerate(read_stories(inp["path"], format=fmt)):
-            chunk.append((s.text, bool(s.meta.get("truncated")))); idx.append(i); size += len(s.text)
+            chunk.append((s.text, bool(s.meta.get("truncated")), instruct_header(s) if instruct else "")); idx.append(i); size += len(s.text)
             if size >= limit: yield k, chunk, idx; chunk, idx, size = [], [], 0
         if chunk: yield k, chunk, idx
 
@@ -262,6 +271,7 @@ def _train_texts(inputs: list[dict], cfg: PrepareConfig, with_val_fraction: bool
             text, _ = clean_text(s.text, cfg.clean)
             if drop_reason(text, cfg.clean, bool(s.meta.get("truncated"))): continue
             if with_val_fraction and in_val(story_key(text), cfg.val_fraction): continue
+            if cfg.instruct: text = instruct_header(s) + text
             yield text
             budget -= len(text)
             if budget <= 0: return
@@ -325,7 +335,7 @@ def prepare(inputs, out, val=None, tokenizer=None, cfg: PrepareConfig | None = N
     counts = [0] * len(all_in)
     try:
         with progress(total=total or None, desc="prepare", unit="B", unit_scale=True) as bar:
-            for k, idx, chunk, (results, changes, examples) in _run_chunks(_chunks(all_in, cfg.format), tok, cfg, n_proc):
+            for k, idx, chunk, (results, changes, examples) in _run_chunks(_chunks(all_in, cfg.format, instruct=cfg.instruct), tok, cfg, n_proc):
                 is_val = k < len(val_in)
                 label = Path(all_in[k]["path"]).name
                 for kind, n in changes.items(): report.changed[kind] += n
@@ -348,7 +358,7 @@ def prepare(inputs, out, val=None, tokenizer=None, cfg: PrepareConfig | None = N
                     report.stories_out += 1
                     if no_end: report.flagged["no_sentence_end"] += 1
                 counts[k] += len(results)
-                bar.update(sum(len(t) for t, _ in chunk))
+                bar.update(sum(len(c[0]) for c in chunk))
         for name, sh in shards.items():
             if sh.stories == 0:
                 hint = "pass --val FILE or raise --val-fraction" if name == "val" else "check the inputs and the cleaning report"
@@ -449,11 +459,13 @@ def cli_prepare(p: argparse.ArgumentParser):
     p.add_argument("--min-words", type=int, default=CleanConfig.min_words, metavar="N", help=f"shorter stories are fragments (default {CleanConfig.min_words})")
     p.add_argument("--keep-duplicates", action="store_true", help="do not remove exact duplicates")
     p.add_argument("--n-proc", type=int, metavar="N", help="worker processes (default: all cores for large inputs)")
+    p.add_argument("--instruct", action="store_true", help="TinyStories-Instruct training: keep each story's instruction lines before it")
     p.add_argument("--force", action="store_true", help="redo the work even if DIR is up to date")
     def run(args):
         if args.top_k and not args.tokenizer: raise TinyStoriesError("--top-k needs --tokenizer PATH", hint="e.g. GPT-Neo's tokenizer.json")
         clean = CleanConfig(non_ascii="drop" if args.drop_non_ascii else "keep", min_words=args.min_words, dedupe=not args.keep_duplicates)
         cfg = PrepareConfig(vocab_size=args.vocab_size, top_k=args.top_k, format=args.format, clean=clean, n_proc=args.n_proc,
+                            instruct=args.instruct,
                             val_fraction=PrepareConfig.val_fraction if args.val_fraction is None else args.val_fraction)
         t0 = time.time()
         p = prepare(args.inputs, args.out, val=args.val, tokenizer=args.tokenizer, cfg=cfg, force=args.force)
