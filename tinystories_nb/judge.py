@@ -287,7 +287,8 @@ def verdict_from_reply(item: JudgeItem, prompt: JudgePrompt, res: ChatResult, mo
     v = Verdict(item.id, prompt.kind, {}, flags=grader_flags(item.completion), mode=mode, reply=res.text,
                 finish_reason=res.finish_reason, messages=messages, judge_model=judge_model, prompt=prompt.info,
                 cost_usd=res.cost_usd)
-    if res.finish_reason == "content_filter": v.failure, v.error = "refusal", "the server's content filter stopped the reply"
+    if res.refusal: v.failure, v.error = "refusal", f"the judge declined: {res.refusal}"
+    elif res.finish_reason == "content_filter": v.failure, v.error = "refusal", "the server's content filter stopped the reply"
     elif res.finish_reason == "length": v.failure, v.error = "truncated", "the reply was cut off by max_tokens"
     else:
         try: p = parse_verdict(res.text, mode, prompt.kind, keys)

@@ -60,6 +60,7 @@ class ChatResult:
     cached: bool = False
     model: str | None = None
     attempts: int = 1
+    refusal: str | None = None       # set when the model declined (structured outputs' `message.refusal`)
 
 @dataclasses.dataclass
 class UsageTotals:
@@ -318,8 +319,9 @@ def _result_from(self, r, batch: bool = False) -> tuple[ChatResult, bool]:
     if not r.choices: raise _Retry("reply without choices")
     choice = r.choices[0]
     u = Usage(r.usage.prompt_tokens, r.usage.completion_tokens) if r.usage else Usage()
-    text, fr = choice.message.content or "", choice.finish_reason
-    return ChatResult(text, fr, u, self.cost(u, batch), model=r.model), (not text.strip() and fr == "stop")
+    text, fr, refusal = choice.message.content or "", choice.finish_reason, getattr(choice.message, "refusal", None)
+    empty = not text.strip() and fr == "stop" and not refusal      # a refusal is an answer, not an empty reply
+    return ChatResult(text, fr, u, self.cost(u, batch), model=r.model, refusal=refusal), empty
 
 async def chat(self, messages: list[dict], **params) -> ChatResult:
     "One chat completion with retries, accounting, budget and cache; sampling `params` go to the server as given."
@@ -327,7 +329,8 @@ async def chat(self, messages: list[dict], **params) -> ChatResult:
     params = {k: v for k, v in params.items() if v is not None}
     key = ResponseCache.key(self.model, messages, params) if self.cache is not None else None
     if key is not None and self.cache.mode != "record" and (hit := self.cache.get(key)) is not None:
-        res = ChatResult(hit["text"], hit["finish_reason"], Usage(**hit["usage"]), 0.0, cached=True, model=hit.get("model"))
+        res = ChatResult(hit["text"], hit["finish_reason"], Usage(**hit["usage"]), 0.0, cached=True, model=hit.get("model"),
+                         refusal=hit.get("refusal"))
         self.charge(res.usage, 0.0, cached=True)
         return res
     if key is not None and self.cache.mode == "replay":
@@ -349,7 +352,7 @@ async def chat(self, messages: list[dict], **params) -> ChatResult:
     if key is not None:
         self.cache.put(key, self.model, messages, params,
                        {"text": res.text, "finish_reason": res.finish_reason, "usage": dataclasses.asdict(res.usage),
-                        "model": res.model})
+                        "model": res.model, "refusal": res.refusal})
     return res
 
 def chat_sync(self, messages: list[dict], **params) -> ChatResult:

@@ -11,14 +11,14 @@ from typing import Any, Callable, Iterable
 from urllib.parse import urlparse
 
 # %% auto #0
-__all__ = ['Reply', 'ok', 'status', 'hang', 'malformed_json', 'empty_content', 'echo', 'count_usage', 'completion_body',
-           'FakeOpenAI', 'parse_multipart', 'add_file', 'finish_batch']
+__all__ = ['Reply', 'ok', 'status', 'hang', 'malformed_json', 'empty_content', 'refusal', 'echo', 'count_usage',
+           'completion_body', 'FakeOpenAI', 'parse_multipart', 'add_file', 'finish_batch']
 
 # %% ../nbs/09_testing.ipynb #3b9b6d0f
 @dataclasses.dataclass
 class Reply:
     "What `FakeOpenAI` does with one chat-completions request (build it with `ok`, `status`, `hang`, ...)."
-    kind: str = "ok"                 # ok | status | hang | malformed | empty
+    kind: str = "ok"                 # ok | status | hang | malformed | empty | refusal
     content: str | None = None
     finish_reason: str = "stop"
     usage: dict | None = None        # {"prompt_tokens": .., "completion_tokens": ..}; counted from words if None
@@ -47,6 +47,10 @@ def empty_content() -> Reply:
     "A 200 completion whose message content is empty."
     return Reply("empty", content="")
 
+def refusal(text: str = "I'm sorry, I can't help with that.") -> Reply:
+    "A 200 completion declined the way OpenAI's structured outputs do: no content, the reason in `message.refusal`."
+    return Reply("refusal", content=text)
+
 # %% ../nbs/09_testing.ipynb #4889deec
 def echo(request: dict) -> Reply:
     "The default reply: 'echo: ' + the last user message."
@@ -67,12 +71,13 @@ def count_usage(request: dict, content: str | None) -> dict:
 def completion_body(request: dict, reply: Reply, n: int) -> dict:
     "The JSON body of a chat completion for `reply`; like a real server, it cuts content at `max_tokens` (words here)."
     content, finish = (reply.content if reply.kind == "ok" else ""), reply.finish_reason
+    refused = reply.content if reply.kind == "refusal" else None
     limit = request.get("max_tokens") or request.get("max_completion_tokens")
     if limit and content and len(words := content.split()) > limit:
         content, finish = " ".join(words[:limit]), "length"
     return {"id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()),
             "model": request.get("model", "fake-model"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": None if refused else content, "refusal": refused},
                          "finish_reason": finish, "logprobs": None}],
             "usage": reply.usage or count_usage(request, content)}
 
