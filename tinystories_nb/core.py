@@ -12,9 +12,9 @@ from typing import Any, Iterable
 
 # %% auto #0
 __all__ = ['logger', 'TinyStoriesError', 'need_file', 'need_dir', 'canonical_json', 'sha256_text', 'sha256_json', 'sha256_file',
-           'atomic_write', 'write_json', 'read_json', 'Config', 'load_mapping', 'set_seed', 'pick_device',
-           'cpu_has_bf16', 'pick_dtype', 'autocast', 'progress_enabled', 'progress', 'get_secret', 'redact',
-           'package_dir', 'package_data', 'repo_root', 'sample_path']
+           'atomic_write', 'replace_if_changed', 'write_json', 'read_json', 'Config', 'load_mapping', 'set_seed',
+           'pick_device', 'cpu_has_bf16', 'pick_dtype', 'autocast', 'progress_enabled', 'progress', 'get_secret',
+           'redact', 'package_dir', 'package_data', 'repo_root', 'sample_path']
 
 # %% ../nbs/00_core.ipynb #2076d24c
 class TinyStoriesError(Exception):
@@ -75,6 +75,17 @@ def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8"):
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
+
+def replace_if_changed(src, dst) -> bool:
+    """Move file `src` over `dst` unless `dst` already holds the same bytes (then `src` is deleted and `dst`, mtime
+    included, is left alone, so stages fingerprinting their inputs by size and mtime see no change). True if replaced."""
+    src, dst = Path(src), Path(dst)
+    if dst.exists() and dst.stat().st_size == src.stat().st_size:
+        with open(src, "rb") as a, open(dst, "rb") as b:
+            while (x := a.read(1 << 20)) == b.read(1 << 20):
+                if not x: src.unlink(); return False
+    os.replace(src, dst)
+    return True
 
 def write_json(path, obj, indent: int = 2):
     "Write `obj` as JSON to `path` atomically."

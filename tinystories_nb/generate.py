@@ -6,10 +6,10 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/generate.html.md"""
 
 # %% ../nbs/14_generate.ipynb #4817c750
 from __future__ import annotations
-import asyncio, collections, contextlib, dataclasses, functools, itertools, json, os, re, sqlite3, time
+import asyncio, collections, contextlib, dataclasses, functools, itertools, json, os, re, sqlite3, tempfile, time
 from pathlib import Path
 from typing import Iterable, Iterator
-from .core import (Config, TinyStoriesError, atomic_write, canonical_json, logger, need_dir, progress,
+from .core import (Config, TinyStoriesError, atomic_write, canonical_json, logger, need_dir, progress, replace_if_changed,
                                  sample_path, write_json)
 from .llm import BudgetExceeded, ChatResult, LLMClient, LLMError
 from . import data
@@ -538,10 +538,12 @@ def export(source, out, formats: Iterable[str] = ("jsonl",)) -> dict[str, str]:
         with JobStore(p) as store: return export(store, out, formats)
     stories = list(source.stories()) if isinstance(source, JobStore) else list(source)
     out, files = need_dir(out), {}
-    for fmt in formats:
-        name, writer = EXPORTS[fmt]
-        getattr(data, writer)(stories, out/name)          # the data layer's writers are atomic
-        files[fmt] = str(out/name)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as tmp:
+        for fmt in formats:
+            name, writer = EXPORTS[fmt]
+            getattr(data, writer)(stories, Path(tmp)/name)   # the data layer's writers are atomic
+            replace_if_changed(Path(tmp)/name, out/name)     # unchanged files keep their mtime: `prepare` sees no change
+            files[fmt] = str(out/name)
     return files
 
 def write_outputs(store: JobStore, out: Path, cfg: GenerateConfig) -> dict[str, str]:
