@@ -12,9 +12,9 @@ from typing import Any, Iterable
 
 # %% auto #0
 __all__ = ['logger', 'TinyStoriesError', 'need_file', 'need_dir', 'canonical_json', 'sha256_text', 'sha256_json', 'sha256_file',
-           'atomic_write', 'replace_if_changed', 'write_json', 'read_json', 'Config', 'load_mapping', 'set_seed',
-           'pick_device', 'cpu_has_bf16', 'pick_dtype', 'autocast', 'progress_enabled', 'progress', 'get_secret',
-           'redact', 'package_dir', 'package_data', 'repo_root', 'sample_path']
+           'atomic_write', 'replace_if_changed', 'write_json', 'read_json', 'Config', 'load_mapping', 'versioned',
+           'pick_version', 'set_seed', 'pick_device', 'cpu_has_bf16', 'pick_dtype', 'autocast', 'progress_enabled',
+           'progress', 'get_secret', 'redact', 'package_dir', 'package_data', 'repo_root', 'sample_path']
 
 # %% ../nbs/00_core.ipynb #2076d24c
 class TinyStoriesError(Exception):
@@ -166,6 +166,23 @@ def load_mapping(path) -> dict:
         raise TinyStoriesError(f"config file {p} could not be parsed: {str(e).splitlines()[0]}") from None
     if not isinstance(d, dict): raise TinyStoriesError(f"config file {p} must hold a mapping of settings")
     return d
+
+# %% ../nbs/00_core.ipynb #4934dde3
+def versioned(records: Iterable, what: str) -> dict:
+    "Records (with `.ref` and `.sha`) keyed by `name@version`; the same ref with two different texts is an error."
+    out = {}
+    for r in records:
+        if r.ref in out and out[r.ref].sha != r.sha:
+            raise TinyStoriesError(f"{what} {r.ref} is defined twice with different texts", hint="give the changed text a new version number")
+        out[r.ref] = r
+    return out
+
+def pick_version(registry: dict, ref: str, what: str):
+    "The record `ref` names in `registry`: 'name' for its highest version, or 'name@version'."
+    name, _, ver = str(ref).partition("@")
+    cands = [r for r in registry.values() if r.name == name and (not ver or str(r.version) == ver)]
+    if not cands: raise TinyStoriesError(f"no {what} {ref!r}", hint=f"known: {', '.join(sorted(registry))}")
+    return max(cands, key=lambda r: r.version)
 
 # %% ../nbs/00_core.ipynb #dff36416
 def set_seed(seed: int):

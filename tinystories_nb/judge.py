@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio, dataclasses, json, re, sqlite3, threading, time
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
-from .core import TinyStoriesError, logger, need_dir, need_file, package_data, progress, read_json, sha256_json
-from .llm import ChatResult, LLMClient, LLMError
+from .core import (TinyStoriesError, logger, need_dir, need_file, package_data, pick_version, progress, read_json,
+                                 sha256_json, versioned)
+from .llm import ChatResult, LLMClient, LLMError, map_progress
 
 # %% auto #0
 __all__ = ['PROTOCOL', 'CATEGORIES', 'AGE_GROUPS', 'INSTRUCTIONS', 'GRADER_PATTERNS', 'FAILURES', 'MODES', 'JudgePrompt',
@@ -78,23 +79,13 @@ def load_judge_prompts(path=None, include_default: bool = True) -> dict[str, Jud
     "Judge prompts keyed by `name@version`: the shipped ones plus (or only) those in a user's JSON file."
     ps = _read_judge_prompts(package_data("judge_prompts.json")) if include_default or path is None else []
     if path is not None: ps += _read_judge_prompts(need_file(path, "judge prompts file"))
-    out: dict[str, JudgePrompt] = {}
-    for jp in ps:
-        if jp.ref in out and out[jp.ref].sha != jp.sha:
-            raise TinyStoriesError(f"judge prompt {jp.ref} is defined twice with different texts",
-                                   hint="give the changed prompt a new version number")
-        out[jp.ref] = jp
-    return out
+    return versioned(ps, "judge prompt")
 
 def get_judge_prompt(ref: str | JudgePrompt = "story", prompts: dict | None = None, kind: str | None = None) -> JudgePrompt:
     "The prompt `ref` ('name' for its highest version, or 'name@version'), checked to be of `kind` if given."
     if isinstance(ref, JudgePrompt): jp = ref
     else:
-        prompts = prompts if prompts is not None else load_judge_prompts()
-        name, _, ver = str(ref).partition("@")
-        cands = [p for p in prompts.values() if p.name == name and (not ver or str(p.version) == ver)]
-        if not cands: raise TinyStoriesError(f"no judge prompt {ref!r}", hint=f"known: {', '.join(sorted(prompts))}")
-        jp = max(cands, key=lambda p: p.version)
+        jp = pick_version(prompts if prompts is not None else load_judge_prompts(), ref, "judge prompt")
     if kind and jp.kind != kind: raise TinyStoriesError(f"judge prompt {jp.ref} grades {jp.kind} items, not {kind} items")
     return jp
 
@@ -414,18 +405,8 @@ async def _ask(self, item: JudgeItem, prompt: JudgePrompt, key: str) -> Verdict:
 
 async def agrade(self, items: Sequence[JudgeItem], desc: str = "judging") -> list[Verdict]:
     "Grade many items concurrently (bounded by the client); verdicts in order, each cached as it arrives."
-    out: list = [None] * len(items)
     self._probe = asyncio.Lock()
-    with progress(total=len(items), desc=desc, unit="story") as bar:
-        async def one(i, it):
-            out[i] = await self.grade_one(it); bar.update(1)
-        tasks = [asyncio.ensure_future(one(i, it)) for i, it in enumerate(items)]
-        try: await asyncio.gather(*tasks)
-        except BaseException:
-            for t in tasks: t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-    return out
+    return await map_progress(self.grade_one, items, desc, unit="story")
 
 def grade(self, items: Sequence[JudgeItem], desc: str = "judging") -> list[Verdict]:
     "`agrade` from sync code (scripts, notebooks)."

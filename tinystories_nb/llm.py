@@ -8,15 +8,15 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/llm.html.md"""
 from __future__ import annotations
 import asyncio, concurrent.futures, dataclasses, email.utils, json, math, random, threading, time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 from .core import (TinyStoriesError, atomic_write, canonical_json, get_secret, logger, need_dir,
                                  progress, redact, sha256_json)
 
 # %% auto #0
 __all__ = ['PRICES', 'BATCH_DISCOUNT', 'LLMError', 'BudgetExceeded', 'price_for', 'Usage', 'ChatResult', 'UsageTotals',
            'ResponseCache', 'run_sync', 'LLMClient', 'aclose', 'sync', 'cost', 'estimate_cost', 'reserve', 'release',
-           'charge', 'chat', 'chat_sync', 'chat_many', 'batch_line', 'batch_submit', 'batch_status', 'batch_wait',
-           'batch_results']
+           'charge', 'chat', 'chat_sync', 'map_progress', 'chat_many', 'batch_line', 'batch_submit', 'batch_status',
+           'batch_wait', 'batch_results']
 
 # %% ../nbs/10_llm.ipynb #a3553325
 class LLMError(TinyStoriesError):
@@ -362,23 +362,29 @@ def chat_sync(self, messages: list[dict], **params) -> ChatResult:
 LLMClient._result_from, LLMClient.chat, LLMClient.chat_sync = _result_from, chat, chat_sync
 
 # %% ../nbs/10_llm.ipynb #2adbda90
-async def chat_many(self, conversations: list[list[dict]], desc: str = "LLM calls", **params) -> list[ChatResult | LLMError]:
-    "Run many chats with bounded concurrency; failed ones are returned as their `LLMError`, fatal errors raised."
-    out: list = [None] * len(conversations)
-    with progress(total=len(conversations), desc=desc, unit="call") as bar:
-        async def one(i, msgs):
-            try: out[i] = await self.chat(msgs, **params)
-            except LLMError as e:
-                if e.fatal: raise
-                out[i] = e
-            bar.update(1)
-        tasks = [asyncio.ensure_future(one(i, m)) for i, m in enumerate(conversations)]
+async def map_progress(fn, items: Sequence, desc: str, unit: str = "call") -> list:
+    """`[await fn(x) for x in items]`, all started at once (the client's semaphore bounds what is in flight), in order,
+    with a progress bar; if one raises, the others are cancelled (and awaited) before the error propagates."""
+    out: list = [None] * len(items)
+    with progress(total=len(items), desc=desc, unit=unit) as bar:
+        async def one(i, x):
+            out[i] = await fn(x); bar.update(1)
+        tasks = [asyncio.ensure_future(one(i, x)) for i, x in enumerate(items)]
         try: await asyncio.gather(*tasks)
         except BaseException:
             for t in tasks: t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
     return out
+
+async def chat_many(self, conversations: list[list[dict]], desc: str = "LLM calls", **params) -> list[ChatResult | LLMError]:
+    "Run many chats with bounded concurrency; failed ones are returned as their `LLMError`, fatal errors raised."
+    async def one(msgs):
+        try: return await self.chat(msgs, **params)
+        except LLMError as e:
+            if e.fatal: raise
+            return e
+    return await map_progress(one, conversations, desc)
 
 LLMClient.chat_many = chat_many
 

@@ -10,7 +10,7 @@ import dataclasses, random, re
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
-from .core import TinyStoriesError, need_file, package_data, read_json, sha256_text
+from .core import TinyStoriesError, need_file, package_data, pick_version, read_json, sha256_text, versioned
 from .vocab import Feature, Vocab, load_features, load_vocab
 
 # %% auto #0
@@ -75,23 +75,13 @@ def load_templates(path=None, include_default: bool = True) -> dict[str, Templat
     "Templates keyed by `name@version`: the shipped ones plus (or only) those in a user's JSON file."
     ts = _read_templates(package_data("templates.json")) if include_default or path is None else []
     if path is not None: ts += _read_templates(need_file(path, "templates file"))
-    out: dict[str, Template] = {}
-    for t in ts:
-        if t.ref in out and out[t.ref].text != t.text:
-            raise TinyStoriesError(f"template {t.ref} is defined twice with different texts", hint="give the changed text a new version number")
-        out[t.ref] = t
-    return out
+    return versioned(ts, "template")
 
 def get_template(ref: str | Template, templates: dict[str, Template] | None = None, kind: str | None = None) -> Template:
     "The template `ref` ('name' for its highest version, or 'name@version'), checked to be of `kind` if given."
     if isinstance(ref, Template): t = ref
     else:
-        templates = templates if templates is not None else load_templates()
-        name, _, ver = str(ref).partition("@")
-        cands = [t for t in templates.values() if t.name == name and (not ver or str(t.version) == ver)]
-        if not cands:
-            raise TinyStoriesError(f"no prompt template {ref!r}", hint=f"known: {', '.join(sorted(templates))}")
-        t = max(cands, key=lambda t: t.version)
+        t = pick_version(templates if templates is not None else load_templates(), ref, "prompt template")
     if kind and t.kind != kind: raise TinyStoriesError(f"template {t.ref} is a {t.kind} template, a {kind} template is needed here")
     return t
 
