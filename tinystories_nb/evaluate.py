@@ -138,7 +138,7 @@ def complete(model, tok, prompts: Sequence[EvalPrompt], n: int = 1, temperature:
     return out
 
 # %% ../nbs/18_evaluate.ipynb #dcde3a39
-GEN_PROTOCOL = 1   # bump when `complete` changes what it generates for the same settings
+GEN_PROTOCOL = 2   # bump when `complete` changes what it generates for the same settings (2: the fused decode step)
 
 def model_identity(meta: dict) -> dict:
     "{'sha': hash of the weights, 'path', 'step'} for what `checkpoint.load_model` returned."

@@ -1,4 +1,4 @@
-"""Hugging Face interop: export a `neo` model as `GPTNeoForCausalLM` and a `modern` one as `LlamaForCausalLM`, and import published GPT-Neo/Llama checkpoints (such as `roneneldan/TinyStories-33M`) with their tokenizer.
+"""Hugging Face interop: export a `neo` model as `GPTNeoForCausalLM` (or `GPT2LMHeadModel` when it is GPT-2-shaped) and a `modern` one as `LlamaForCausalLM`, and import published GPT-Neo, GPT-2 and Llama checkpoints (such as `roneneldan/TinyStories-33M` or GPT-2 XL, the paper's big-model baseline) with their tokenizer.
 
 Docs: https://tinystories-nb.github.io/tinystories_nb/hf.html.md"""
 
@@ -13,8 +13,8 @@ from .core import TinyStoriesError, logger, need_dir, read_json
 from .model import GPT, GPTConfig
 
 # %% auto #0
-__all__ = ['EOT', 'to_hf_state_dict', 'from_hf_state_dict', 'config_from_hf', 'config_to_hf', 'export_hf', 'load_hf_tokenizer',
-           'is_hf_model_dir', 'import_hf']
+__all__ = ['ARCHS', 'EOT', 'hf_arch', 'to_hf_state_dict', 'from_hf_state_dict', 'config_from_hf', 'config_to_hf', 'export_hf',
+           'load_hf_tokenizer', 'is_hf_model_dir', 'import_hf']
 
 # %% ../nbs/05_hf.ipynb #ed1627eb
 _NEO = {"wte.weight": "transformer.wte.weight", "wpe.weight": "transformer.wpe.weight",
@@ -37,12 +37,34 @@ _LLAMA = {"wte.weight": "model.embed_tokens.weight", "ln_f.weight": "model.norm.
           "h.{i}.mlp.c_fc.weight": "model.layers.{i}.mlp.up_proj.weight",
           "h.{i}.mlp.c_gate.weight": "model.layers.{i}.mlp.gate_proj.weight",
           "h.{i}.mlp.c_proj.weight": "model.layers.{i}.mlp.down_proj.weight"}
-# buffers that older GPT-Neo checkpoints saved along with the weights (masks, rebuilt by the model)
-_IGNORED_SUFFIXES = (".attn.attention.bias", ".attn.attention.masked_bias", ".rotary_emb.inv_freq")
+_GPT2 = {"wte.weight": "transformer.wte.weight", "wpe.weight": "transformer.wpe.weight",
+         "ln_f.weight": "transformer.ln_f.weight", "ln_f.bias": "transformer.ln_f.bias", "lm_head.weight": "lm_head.weight",
+         "h.{i}.ln_1.weight": "transformer.h.{i}.ln_1.weight", "h.{i}.ln_1.bias": "transformer.h.{i}.ln_1.bias",
+         "h.{i}.attn.c_attn.weight": "transformer.h.{i}.attn.c_attn.weight", "h.{i}.attn.c_attn.bias": "transformer.h.{i}.attn.c_attn.bias",
+         "h.{i}.attn.c_proj.weight": "transformer.h.{i}.attn.c_proj.weight", "h.{i}.attn.c_proj.bias": "transformer.h.{i}.attn.c_proj.bias",
+         "h.{i}.ln_2.weight": "transformer.h.{i}.ln_2.weight", "h.{i}.ln_2.bias": "transformer.h.{i}.ln_2.bias",
+         "h.{i}.mlp.c_fc.weight": "transformer.h.{i}.mlp.c_fc.weight", "h.{i}.mlp.c_fc.bias": "transformer.h.{i}.mlp.c_fc.bias",
+         "h.{i}.mlp.c_proj.weight": "transformer.h.{i}.mlp.c_proj.weight", "h.{i}.mlp.c_proj.bias": "transformer.h.{i}.mlp.c_proj.bias"}
+_CONV1D = (".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight")   # GPT-2 stores these (in, out)
+# buffers that older checkpoints saved along with the weights (masks, rebuilt by the model)
+_IGNORED_SUFFIXES = {"gpt_neo": (".attn.attention.bias", ".attn.attention.masked_bias"), "llama": (".rotary_emb.inv_freq",),
+                     "gpt2": (".attn.bias", ".attn.masked_bias")}
+ARCHS = {"gpt_neo": "GPTNeoForCausalLM", "gpt2": "GPT2LMHeadModel", "llama": "LlamaForCausalLM"}
+
+def hf_arch(cfg: GPTConfig) -> str:
+    "The Hugging Face `model_type` that computes what `GPT(cfg)` computes: 'gpt_neo', 'gpt2' or 'llama'."
+    none = lambda why: TinyStoriesError(f"this model has no Hugging Face equivalent: {why}")
+    if cfg.family == "modern":
+        if "local" in cfg.layers: raise none("a 'modern' model with local attention layers")
+        if cfg.qkv_bias or cfg.attn_scale is False or cfg.attn_scale_by_layer: raise none("LlamaForCausalLM has no q/k/v-only bias and always scales scores by 1/sqrt(head_dim)")
+        return "llama"
+    if not (cfg.qkv_bias or cfg.attn_scale or cfg.attn_scale_by_layer): return "gpt_neo"
+    if "local" in cfg.layers: raise none("GPT-2's q/k/v bias or score scaling with GPT-Neo's local attention layers")
+    return "gpt2"
 
 def _names(cfg: GPTConfig) -> dict:
     "Our parameter name -> Hugging Face name (or a (q, k, v) triple for the fused projection)."
-    table, out = (_NEO if cfg.family == "neo" else _LLAMA), {}
+    table, out = {"gpt_neo": _NEO, "gpt2": _GPT2, "llama": _LLAMA}[hf_arch(cfg)], {}
     for ours, theirs in table.items():
         for i in (range(cfg.n_layer) if "{i}" in ours else [None]):
             fmt = lambda s: s.format(i=i)
@@ -52,18 +74,24 @@ def _names(cfg: GPTConfig) -> dict:
 def to_hf_state_dict(model: GPT) -> dict:
     "Our weights under Hugging Face names (contiguous copies; the tied output head is left out)."
     cfg, sd, out = model.cfg, model.state_dict(), {}
+    gpt2 = hf_arch(cfg) == "gpt2"
     sizes = [cfg.n_head * cfg.head_dim, cfg.kv_heads * cfg.head_dim, cfg.kv_heads * cfg.head_dim]
     for ours, theirs in _names(cfg).items():
-        if ours not in sd or (ours == "lm_head.weight" and cfg.tie_embeddings): continue
+        if ours == "lm_head.weight" and cfg.tie_embeddings: continue
+        if ours not in sd:   # a GPT-2-shaped model without a q/k/v bias: GPT-2 always has one, so it is zero
+            if gpt2 and ours.endswith(".attn.c_attn.bias"): out[theirs] = torch.zeros(sd[ours[:-4] + "weight"].size(0))
+            continue
         t = sd[ours].detach()
+        if gpt2 and ours.endswith(_CONV1D): t = t.t()
         if isinstance(theirs, tuple): out.update(zip(theirs, (x.contiguous() for x in t.split(sizes, dim=0))))
-        else: out[theirs] = t.contiguous().clone()
+        else: out[theirs] = t.clone(memory_format=torch.contiguous_format)
     return out
 
 def from_hf_state_dict(cfg: GPTConfig, hf_sd: dict, source: str = "checkpoint") -> dict:
     "A state dict for `GPT(cfg)` from Hugging Face weights; a clear error for missing, extra or misshapen tensors."
-    hf_sd = {k: v for k, v in hf_sd.items() if not k.endswith(_IGNORED_SUFFIXES)}
-    if cfg.family == "neo" and not any(k.startswith("transformer.") for k in hf_sd):   # saved from GPTNeoModel
+    arch = hf_arch(cfg)
+    hf_sd = {k: v for k, v in hf_sd.items() if not k.endswith(_IGNORED_SUFFIXES[arch])}
+    if arch != "llama" and not any(k.startswith("transformer.") for k in hf_sd):   # saved from GPTNeoModel / GPT2Model
         hf_sd = {("lm_head.weight" if k == "lm_head.weight" else f"transformer.{k}"): v for k, v in hf_sd.items()}
     out, used = {}, set()
     for ours, theirs in _names(cfg).items():
@@ -71,9 +99,10 @@ def from_hf_state_dict(cfg: GPTConfig, hf_sd: dict, source: str = "checkpoint") 
             used.add(theirs); continue   # tied to wte (some checkpoints store a copy anyway)
         parts = theirs if isinstance(theirs, tuple) else (theirs,)
         missing = [p for p in parts if p not in hf_sd]
-        if missing: raise TinyStoriesError(f"{source}: missing weight {missing[0]}", hint="is this a complete GPT-Neo/Llama checkpoint?")
+        if missing: raise TinyStoriesError(f"{source}: missing weight {missing[0]}", hint=f"is this a complete {ARCHS[arch]} checkpoint?")
         used.update(parts)
         out[ours] = torch.cat([hf_sd[p] for p in parts], dim=0) if len(parts) > 1 else hf_sd[parts[0]]
+        if arch == "gpt2" and ours.endswith(_CONV1D): out[ours] = out[ours].t()
     extra = sorted(set(hf_sd) - used)
     if extra: raise TinyStoriesError(f"{source}: unexpected weight {extra[0]} ({len(extra)} in all)", hint="the config does not describe these weights")
     if cfg.tie_embeddings: out["lm_head.weight"] = out["wte.weight"]
@@ -87,7 +116,7 @@ def _neo_layers(d: dict) -> list:
 def config_from_hf(d: dict, source: str = "config.json") -> GPTConfig:
     "The `GPTConfig` equivalent to a Hugging Face GPT-Neo or Llama `config.json` (as a dict)."
     kind = d.get("model_type")
-    def refuse(what): raise TinyStoriesError(f"{source}: {what} is not supported", hint="only plain GPT-Neo and Llama models can be imported")
+    def refuse(what): raise TinyStoriesError(f"{source}: {what} is not supported", hint="only plain GPT-Neo, GPT-2 and Llama models can be imported")
     try:
         if kind == "gpt_neo":
             if d.get("activation_function", "gelu_new") != "gelu_new": refuse(f"activation {d['activation_function']!r}")
@@ -110,21 +139,36 @@ def config_from_hf(d: dict, source: str = "config.json") -> GPTConfig:
                              n_kv_head=d.get("num_key_value_heads") or n_head, ffn_hidden=d["intermediate_size"],
                              norm_eps=d.get("rms_norm_eps", 1e-6), rope_theta=float(rope.get("rope_theta", d.get("rope_theta", 10000.0))),
                              tie_embeddings=d.get("tie_word_embeddings", False))
+        if kind == "gpt2":
+            if d.get("activation_function", "gelu_new") not in ("gelu_new", "gelu_pytorch_tanh"): refuse(f"activation {d['activation_function']!r}")
+            if d.get("add_cross_attention"): refuse("cross-attention (add_cross_attention)")
+            return GPTConfig(family="neo", vocab_size=d["vocab_size"], block_size=d["n_positions"], n_layer=d["n_layer"],
+                             n_head=d["n_head"], n_embd=d["n_embd"], ffn_hidden=d.get("n_inner") or None,
+                             layer_types=("global",) * d["n_layer"], norm_eps=d.get("layer_norm_epsilon", 1e-5),
+                             tie_embeddings=d.get("tie_word_embeddings", True), qkv_bias=True,
+                             attn_scale=bool(d.get("scale_attn_weights", True)),
+                             attn_scale_by_layer=bool(d.get("scale_attn_by_inverse_layer_idx", False)))
     except KeyError as e: raise TinyStoriesError(f"{source}: missing setting {e.args[0]!r}") from None
-    raise TinyStoriesError(f"{source}: model_type {kind!r} is not supported", hint="import a GPT-Neo ('gpt_neo') or Llama ('llama') model")
+    raise TinyStoriesError(f"{source}: model_type {kind!r} is not supported", hint="import a GPT-Neo ('gpt_neo'), GPT-2 ('gpt2') or Llama ('llama') model")
 
 def config_to_hf(cfg: GPTConfig, eot_id: int | None = None):
-    "A `transformers` config (`GPTNeoConfig` or `LlamaConfig`) describing `GPT(cfg)`."
+    "A `transformers` config (`GPTNeoConfig`, `GPT2Config` or `LlamaConfig`) describing `GPT(cfg)`."
+    arch = hf_arch(cfg)
     try: import transformers
     except ImportError: raise TinyStoriesError("exporting to Hugging Face needs transformers", hint="pip install 'tinystories_nb[hf]'") from None
+    if arch == "gpt2":
+        return transformers.GPT2Config(vocab_size=cfg.vocab_size, n_positions=cfg.block_size, n_embd=cfg.n_embd, n_layer=cfg.n_layer,
+            n_head=cfg.n_head, n_inner=cfg.hidden, activation_function="gelu_new", layer_norm_epsilon=cfg.norm_eps,
+            resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, scale_attn_weights=bool(cfg.attn_scale),
+            scale_attn_by_inverse_layer_idx=cfg.attn_scale_by_layer, reorder_and_upcast_attn=False,
+            tie_word_embeddings=cfg.tie_embeddings, bos_token_id=eot_id, eos_token_id=eot_id, architectures=[ARCHS[arch]])
     common = dict(vocab_size=cfg.vocab_size, max_position_embeddings=cfg.block_size, hidden_size=cfg.n_embd,
                   tie_word_embeddings=cfg.tie_embeddings, bos_token_id=eot_id, eos_token_id=eot_id)
-    if cfg.family == "neo":
+    if arch == "gpt_neo":
         return transformers.GPTNeoConfig(**common, num_layers=cfg.n_layer, num_heads=cfg.n_head,
             attention_types=[[list(cfg.layers), 1]], window_size=cfg.window_size, intermediate_size=cfg.hidden,
             activation_function="gelu_new", layer_norm_epsilon=cfg.norm_eps, resid_dropout=0.0, embed_dropout=0.0,
             attention_dropout=0.0, architectures=["GPTNeoForCausalLM"])
-    if "local" in cfg.layers: raise TinyStoriesError("a 'modern' model with local attention layers has no LlamaForCausalLM equivalent")
     return transformers.LlamaConfig(**common, num_hidden_layers=cfg.n_layer, num_attention_heads=cfg.n_head,
         num_key_value_heads=cfg.kv_heads, intermediate_size=cfg.hidden, rms_norm_eps=cfg.norm_eps, hidden_act="silu",
         rope_parameters={"rope_type": "default", "rope_theta": cfg.rope_theta}, head_dim=cfg.head_dim,
@@ -209,7 +253,7 @@ def is_hf_model_dir(path) -> bool:
     except (OSError, ValueError): return False
 
 def import_hf(path, block_size: int | None = None, device: str = "cpu", tokenizer: bool = True):
-    "Load a local GPT-Neo or Llama model directory as `(GPT, tokenizers.Tokenizer)` (tok is None if `tokenizer=False`)."
+    "Load a local GPT-Neo, GPT-2 or Llama model directory as `(GPT, tokenizers.Tokenizer)` (tok is None if `tokenizer=False`)."
     d = need_dir(path, "Hugging Face model directory", create=False)
     if not d.is_dir(): raise TinyStoriesError(f"Hugging Face model directory not found: {d}", hint="download the model first, e.g. with huggingface-cli download")
     cfg = config_from_hf(read_json(d/"config.json", "model config"), source=str(d/"config.json"))
@@ -218,11 +262,12 @@ def import_hf(path, block_size: int | None = None, device: str = "cpu", tokenize
         if not 0 < block_size <= cfg.block_size: raise TinyStoriesError(f"block_size {block_size} must be between 1 and the checkpoint's {cfg.block_size}")
         cfg = cfg.replace(block_size=block_size)
         if "wpe.weight" in sd: sd["wpe.weight"] = sd["wpe.weight"][:block_size]
-    model = GPT(cfg)
+    model = GPT.empty(cfg, device="cpu")    # no random init: every weight is overwritten below
     for k, v in model.state_dict().items():
         if k in sd and tuple(v.shape) != tuple(sd[k].shape):
             raise TinyStoriesError(f"{d}: weight {k} has shape {tuple(sd[k].shape)}, config.json implies {tuple(v.shape)}")
     model.load_state_dict(sd, strict=True)
+    del sd
     model.to(device)
     tok = load_hf_tokenizer(d) if tokenizer else None
     logger.info("imported %s (%s, %d parameters)", d, cfg.family, model.num_params(False))

@@ -7,15 +7,16 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/model.html.md"""
 # %% ../nbs/04_model.ipynb #14cab0c7
 from __future__ import annotations
 import dataclasses, math
+from typing import NamedTuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .core import Config, TinyStoriesError
 
 # %% auto #0
-__all__ = ['FAMILIES', 'DEFAULT_VOCAB', 'PRESETS', 'GPTConfig', 'RMSNorm', 'make_norm', 'rope_table', 'rotate_half', 'apply_rope',
-           'CausalSelfAttention', 'MLP', 'Block', 'local_causal_mask', 'KVCache', 'GPT', 'preset', 'count_params',
-           'param_report']
+__all__ = ['FAMILIES', 'DEFAULT_VOCAB', 'TRANSPOSE_MAX_BYTES', 'PRESETS', 'GPTConfig', 'RMSNorm', 'make_norm', 'rope_table',
+           'rotate_half', 'apply_rope', 'CausalSelfAttention', 'MLP', 'Block', 'local_causal_mask', 'KVCache', 'GPT',
+           'Decoder', 'preset', 'count_params', 'param_report']
 
 # %% ../nbs/04_model.ipynb #6b2de838
 FAMILIES = ("neo", "modern")
@@ -39,6 +40,9 @@ class GPTConfig(Config):
     rope_theta: float = 10000.0
     tie_embeddings: bool = True
     dropout: float = 0.0
+    qkv_bias: bool = False             # bias on the query/key/value projection (GPT-2 has one; GPT-Neo and Llama do not)
+    attn_scale: bool | None = None     # scale scores by 1/sqrt(head_dim); None = the family's way (neo: no, modern: yes)
+    attn_scale_by_layer: bool = False  # also divide layer i's scores by i + 1 (GPT-2's scale_attn_by_inverse_layer_idx)
 
     def __post_init__(self):
         bad = lambda msg, hint=None: TinyStoriesError(f"GPTConfig: {msg}", hint=hint)
@@ -54,6 +58,11 @@ class GPTConfig(Config):
             self.layer_types = tuple(self.layer_types)
             if len(self.layer_types) != self.n_layer or not set(self.layer_types) <= {"global", "local"}:
                 raise bad(f"layer_types must list 'global' or 'local' for each of the {self.n_layer} layers, got {list(self.layer_types)}")
+
+    _OPTIONAL = {"qkv_bias": False, "attn_scale": None, "attn_scale_by_layer": False}   # left out of to_dict when unset
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in super().to_dict().items() if not (k in self._OPTIONAL and v == self._OPTIONAL[k])}
 
     @property
     def head_dim(self) -> int: return self.n_embd // self.n_head
@@ -72,6 +81,11 @@ class GPTConfig(Config):
         if self.layer_types is not None: return self.layer_types
         if self.family == "modern": return ("global",) * self.n_layer
         return tuple("global" if i % 2 == 0 else "local" for i in range(self.n_layer))
+    def score_scale(self, layer: int) -> float:
+        "What layer `layer` multiplies its attention scores (q·k) by."
+        scaled = self.attn_scale if self.attn_scale is not None else self.family == "modern"
+        s = 1.0 / math.sqrt(self.head_dim) if scaled else 1.0
+        return s / (layer + 1) if self.attn_scale_by_layer else s
 
 # %% ../nbs/04_model.ipynb #d34d0463
 class RMSNorm(nn.Module):
@@ -108,9 +122,9 @@ class CausalSelfAttention(nn.Module):
         super().__init__()
         self.layer, self.local = layer, cfg.layers[layer] == "local"
         self.n_head, self.n_kv_head, self.head_dim = cfg.n_head, cfg.kv_heads, cfg.head_dim
-        self.c_attn = nn.Linear(cfg.n_embd, (cfg.n_head + 2 * cfg.kv_heads) * cfg.head_dim, bias=False)
+        self.c_attn = nn.Linear(cfg.n_embd, (cfg.n_head + 2 * cfg.kv_heads) * cfg.head_dim, bias=cfg.qkv_bias)
         self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.family == "neo")
-        self.scale = 1.0 if cfg.family == "neo" else 1.0 / math.sqrt(cfg.head_dim)   # GPT-Neo does not scale scores
+        self.scale = cfg.score_scale(layer)   # 1 for GPT-Neo, which does not scale scores
         self.rope, self.dropout = cfg.family == "modern", cfg.dropout
 
     def forward(self, x, mask=None, rope=None, cache=None, need_weights=False):
@@ -181,13 +195,13 @@ def local_causal_mask(n_q: int, n_k: int, window: int, device=None, q_start: int
 class KVCache:
     "Preallocated keys/values for all layers, with per-row positions for left-padded batches."
     def __init__(self, cfg: GPTConfig, batch_size: int, max_len: int, device=None, dtype=torch.float32):
-        shape = (batch_size, cfg.kv_heads, max_len, cfg.head_dim)
-        self.k = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(cfg.n_layer)]
-        self.v = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(cfg.n_layer)]
+        shape = (batch_size, 2, cfg.kv_heads, max_len, cfg.head_dim)
+        self.kv = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(cfg.n_layer)]
+        self.k, self.v = [t[:, 0] for t in self.kv], [t[:, 1] for t in self.kv]          # views (B, nkv, max_len, hd)
         self.valid = torch.zeros(batch_size, max_len, dtype=torch.bool, device=device)   # real token (not padding) in slot
         self.lengths = torch.zeros(batch_size, dtype=torch.long, device=device)          # real tokens per row so far
         self.window, self.max_len, self.n, self.padded = cfg.window_size, max_len, 0, False
-        self._masks = {}
+        self._masks, self._decode_mask = {}, None
 
     def advance(self, T: int, valid: torch.Tensor | None = None) -> torch.Tensor:
         "Reserve slots n..n+T for T new tokens (`valid` (B, T) marks padding); return their positions (B, T)."
@@ -200,6 +214,7 @@ class KVCache:
         else:
             self.valid[:, lo:hi] = valid
             self.padded = self.padded or not bool(valid.all())
+            self._decode_mask = None
             pos = (self.lengths[:, None] + valid.long().cumsum(-1) - 1).clamp(min=0)   # (B, T)
             self.lengths += valid.sum(-1)
         self.n, self._T = hi, T
@@ -231,6 +246,15 @@ class KVCache:
 
     def mask(self, local: bool): return self._masks[local]
 
+    def decode_mask(self):
+        "Additive mask (B, 1, 1, max_len): -inf on padding slots, 0 elsewhere (also on slots still to come); None without padding."
+        if not self.padded: return None
+        if self._decode_mask is None:
+            keep = self.valid.clone(); keep[:, self.n:] = True
+            m = torch.zeros(keep.shape, dtype=self.kv[0].dtype, device=keep.device).masked_fill_(~keep, float("-inf"))
+            self._decode_mask = m[:, None, None]
+        return self._decode_mask
+
 # %% ../nbs/04_model.ipynb #738d092b
 class GPT(nn.Module):
     def __init__(self, cfg: GPTConfig):
@@ -243,16 +267,30 @@ class GPT(nn.Module):
         self.ln_f = make_norm(cfg)
         self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
         if cfg.tie_embeddings: self.lm_head.weight = self.wte.weight
-        if cfg.family == "modern":
-            cos, sin = rope_table(cfg)
-            self.register_buffer("rope_cos", cos, persistent=False)   # (block_size, hd)
-            self.register_buffer("rope_sin", sin, persistent=False)
-        if "local" in cfg.layers and cfg.block_size > cfg.window_size:
-            mask = local_causal_mask(cfg.block_size, cfg.block_size, cfg.window_size)
-            self.register_buffer("local_mask", mask, persistent=False)  # (block_size, block_size), sliced per T
+        self._make_buffers()
         self.apply(self._init_weights)
         for name, p in self.named_parameters():
             if name.endswith("c_proj.weight"): nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    def _make_buffers(self, device=None):
+        "The tables computed from the config, never saved: RoPE angles, the local attention mask."
+        cfg = self.cfg
+        if cfg.family == "modern":
+            cos, sin = rope_table(cfg)
+            self.register_buffer("rope_cos", cos.to(device), persistent=False)   # (block_size, hd)
+            self.register_buffer("rope_sin", sin.to(device), persistent=False)
+        if "local" in cfg.layers and cfg.block_size > cfg.window_size:
+            mask = local_causal_mask(cfg.block_size, cfg.block_size, cfg.window_size, device)
+            self.register_buffer("local_mask", mask, persistent=False)  # (block_size, block_size), sliced per T
+
+    @classmethod
+    def empty(cls, cfg: GPTConfig, device="cpu") -> "GPT":
+        "A `GPT(cfg)` with uninitialised weights on `device`, for loading weights into: no time spent on the random init."
+        with torch.device("meta"): model = cls(cfg)
+        model.to_empty(device=device)
+        if cfg.tie_embeddings: model.lm_head.weight = model.wte.weight   # to_empty makes a new tensor per module
+        model._make_buffers(device)
+        return model
 
     def _init_weights(self, m):
         if isinstance(m, nn.Linear):
@@ -322,7 +360,79 @@ class GPT(nn.Module):
         return KVCache(self.cfg, batch_size, max_len or self.cfg.block_size, p.device, dtype or p.dtype)
 
 # %% ../nbs/04_model.ipynb #80c880c8
+class _Layer(NamedTuple):
+    "One block's tensors as the decoder uses them (matrices possibly in the transposed layout)."
+    ln_1: tuple; wqkv: torch.Tensor; bqkv: torch.Tensor | None; wo: torch.Tensor; bo: torch.Tensor | None
+    ln_2: tuple; wfc: torch.Tensor; bfc: torch.Tensor | None; wgate: torch.Tensor | None; wp: torch.Tensor; bp: torch.Tensor | None
+    scale: float; local: bool; kv: torch.Tensor; k: torch.Tensor; v: torch.Tensor
+
+def _has_hooks(model: nn.Module) -> bool:
+    from torch.nn.modules import module as M
+    if M._global_forward_hooks or M._global_forward_pre_hooks: return True
+    return any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
+
+TRANSPOSE_MAX_BYTES = 512 * 2**20   # CPU decoders copy at most this much weight into the faster layout
+
+class Decoder:
+    "Decode steps against `cache`: one token per row (B,) in, next-token logits (B, vocab) out; `GPT.forward`'s math, flat."
+    def __init__(self, model: GPT, cache: KVCache, transpose_weights: bool | None = None):
+        cfg = model.cfg
+        self.model, self.cache, self.cfg = model, cache, cfg
+        self.via_forward = _has_hooks(model) or type(model).forward is not GPT.forward
+        lins = [model.lm_head] + [l for b in model.h for l in (b.attn.c_attn, b.attn.c_proj, b.mlp.c_fc, b.mlp.c_proj) + ((b.mlp.c_gate,) if b.mlp.swiglu else ())]
+        w = model.wte.weight
+        if transpose_weights is None:   # CPU fp32, not too big, and enough steps left to pay for the copy
+            transpose_weights = (w.device.type == "cpu" and w.dtype == torch.float32 and cache.max_len - cache.n >= 16
+                                 and sum(l.weight.numel() * l.weight.element_size() for l in lins) <= TRANSPOSE_MAX_BYTES)
+        mat = (lambda l: l.weight.detach().t().contiguous().t()) if transpose_weights else (lambda l: l.weight.detach())
+        bias = lambda mod: None if getattr(mod, "bias", None) is None else mod.bias.detach()
+        norm = lambda n: (n.weight.detach(), bias(n))
+        self.layers = [_Layer(norm(b.ln_1), mat(b.attn.c_attn), bias(b.attn.c_attn), mat(b.attn.c_proj), bias(b.attn.c_proj),
+                              norm(b.ln_2), mat(b.mlp.c_fc), bias(b.mlp.c_fc), mat(b.mlp.c_gate) if b.mlp.swiglu else None,
+                              mat(b.mlp.c_proj), bias(b.mlp.c_proj), b.attn.scale, b.attn.local, kv, k, v)
+                       for b, kv, k, v in zip(model.h, cache.kv, cache.k, cache.v)]
+        self.ln_f, self.head = norm(model.ln_f), mat(model.lm_head)
+
+    def _norm(self, x, wb):
+        C, eps = self.cfg.n_embd, self.cfg.norm_eps
+        return F.layer_norm(x, (C,), *wb, eps) if self.cfg.family == "neo" else F.rms_norm(x, (C,), wb[0], eps)
+
+    def __call__(self, idx: torch.Tensor) -> torch.Tensor:
+        if self.via_forward: return self.model(idx[:, None], cache=self.cache)[0][:, -1]
+        cfg, cache, model = self.cfg, self.cache, self.model
+        B, n = idx.size(0), cache.n
+        if n + 1 > cache.max_len: raise TinyStoriesError(f"KV cache is full ({cache.max_len} slots)", hint="generate fewer tokens or use a longer cache")
+        nh, nkv, hd, C = cfg.n_head, cfg.kv_heads, cfg.head_dim, cfg.n_embd
+        pos = cache.lengths                                                    # (B,) each row's next position
+        x = F.embedding(idx, model.wte.weight)                                 # (B, C)
+        if cfg.family == "neo": x = x + F.embedding(pos, model.wpe.weight)
+        else: cos, sin = model.rope_cos[pos][:, None, None], model.rope_sin[pos][:, None, None]   # (B, 1, 1, hd)
+        mask, gqa = cache.decode_mask(), nkv != nh
+        for L in self.layers:
+            qkv = F.linear(self._norm(x, L.ln_1), L.wqkv, L.bqkv).view(B, nh + 2 * nkv, 1, hd)   # heads as rows, T = 1
+            if cfg.family == "neo":
+                q = qkv[:, :nh]                                                # (B, nh, 1, hd)
+                L.kv[:, :, :, n] = qkv[:, nh:].view(B, 2, nkv, hd)             # keys and values, one copy
+            else:
+                qk = apply_rope(qkv[:, :nh + nkv], cos, sin)                   # (B, nh + nkv, 1, hd)
+                q = qk[:, :nh]
+                L.kv[:, 0, :, n], L.kv[:, 1, :, n] = qk[:, nh:, 0], qkv[:, nh + nkv:, 0]
+            lo = max(0, n + 1 - cfg.window_size) if L.local else 0             # a local layer sees the last `window` slots
+            y = F.scaled_dot_product_attention(q, L.k[:, :, lo:n + 1], L.v[:, :, lo:n + 1], scale=L.scale, enable_gqa=gqa,
+                                               attn_mask=None if mask is None else mask[..., lo:n + 1])   # (B, nh, 1, hd)
+            x = x + F.linear(y.reshape(B, C), L.wo, L.bo)
+            h = self._norm(x, L.ln_2)
+            if L.wgate is None: h = F.gelu(F.linear(h, L.wfc, L.bfc), approximate="tanh")
+            else: h = F.silu(F.linear(h, L.wgate)) * F.linear(h, L.wfc)
+            x = x + F.linear(h, L.wp, L.bp)
+        cache.valid[:, n] = True
+        cache.lengths += 1
+        cache.n = n + 1
+        return F.linear(self._norm(x, self.ln_f), self.head)                   # (B, vocab)
+
+# %% ../nbs/04_model.ipynb #351c91de
 _PAPER = dict(family="neo", n_head=16, block_size=512, window_size=256)
+_GPT2 = dict(family="neo", vocab_size=50257, block_size=1024, qkv_bias=True, attn_scale=True)
 PRESETS = {
     "1M":     dict(_PAPER, n_layer=8, n_embd=64),
     "3M":     dict(_PAPER, n_layer=8, n_embd=128),
@@ -334,6 +444,9 @@ PRESETS = {
     # llama2.c's 260K (vocab 512, GQA) and 15M (vocab 32000) shapes
     "260K":   dict(family="modern", vocab_size=512, block_size=512, n_layer=5, n_head=8, n_kv_head=4, n_embd=64, multiple_of=4),
     "15M":    dict(family="modern", vocab_size=32000, block_size=256, n_layer=6, n_head=6, n_embd=288, multiple_of=32),
+    # GPT-2: neo with global layers, a q/k/v bias and scaled scores; 50257 tokens, context 1024
+    "gpt2":    dict(_GPT2, n_layer=12, n_head=12, n_embd=768, layer_types=("global",) * 12),
+    "gpt2-xl": dict(_GPT2, n_layer=48, n_head=25, n_embd=1600, layer_types=("global",) * 48),
     "tiny":   dict(family="neo", vocab_size=512, block_size=64, n_layer=2, n_head=4, n_embd=32, window_size=16),
 }
 
@@ -347,7 +460,8 @@ def count_params(cfg: GPTConfig) -> dict:
     "Total and non-embedding parameter counts of `GPT(cfg)`, computed from the shapes."
     C, H, L = cfg.n_embd, cfg.hidden, cfg.n_layer
     neo = cfg.family == "neo"
-    attn = C * (cfg.n_head + 2 * cfg.kv_heads) * cfg.head_dim + C * C + (C if neo else 0)
+    qkv = (cfg.n_head + 2 * cfg.kv_heads) * cfg.head_dim
+    attn = C * qkv + (qkv if cfg.qkv_bias else 0) + C * C + (C if neo else 0)
     mlp = (2 * C * H + H + C) if neo else 3 * C * H
     norms = (2 * C if neo else C) * 2
     non_emb = L * (attn + mlp + norms) + (2 * C if neo else C)

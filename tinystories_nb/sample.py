@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse, json
 import torch
 from .core import TinyStoriesError, autocast, logger, pick_dtype, progress
-from .model import GPT
+from .model import GPT, Decoder
 
 # %% auto #0
 __all__ = ['EOT', 'draw', 'sample_next', 'generate_ids', 'generate', 'SamplerWidget', 'cli_sample']
@@ -35,7 +35,7 @@ def sample_next(logits, temperature: float = 1.0, top_k: int | None = None, top_
     return ids.gather(-1, draw(probs, generator)[:, None]).squeeze(-1)
 
 # %% ../nbs/08_sample.ipynb #58de3466
-@torch.no_grad()
+@torch.inference_mode()
 def generate_ids(model: GPT, prompts: list[list[int]], max_new_tokens: int = 256, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
                  eot_id: int | None = None, on_token=None, dtype: str | None = None) -> list[list[int]]:
@@ -66,8 +66,10 @@ def generate_ids(model: GPT, prompts: list[list[int]], max_new_tokens: int = 256
     was_training = model.training
     model.eval()
     try:
+        every = 1 if device.type == "cpu" else 8                                                  # how often to check for the end
         with autocast(device.type, dtype):
             logits = model(idx, cache=cache, valid=None if bool(valid.all()) else valid)[0][:, -1]   # (B, vocab)
+            step = Decoder(model, cache)
             for t in range(max_new_tokens):
                 nxt = sample_next(logits, temperature, top_k, top_p, gen)                           # (B,)
                 out[:, t] = nxt
@@ -76,8 +78,8 @@ def generate_ids(model: GPT, prompts: list[list[int]], max_new_tokens: int = 256
                     if on_token is not None:
                         for b in (~done & ~newly).nonzero().flatten().tolist(): on_token(b, int(nxt[b]))
                     done |= newly
-                    if eot_id is not None and bool(done.all()): break
-                if t + 1 < max_new_tokens: logits = model(nxt[:, None], cache=cache)[0][:, -1]
+                    if eot_id is not None and (t + 1) % every == 0 and bool(done.all()): break
+                if t + 1 < max_new_tokens: logits = step(nxt)
     finally:
         model.train(was_training)
     rows = out[:, :t + 1].tolist()
