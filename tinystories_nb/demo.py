@@ -218,20 +218,16 @@ def write_report(out, info: dict) -> Path:
     fig, ax = plt.subplots(figsize=(7, 3.6)); plot_losses(recs, ax=ax); ax.set_title("training loss")
     parts.append("<h2>Model and training</h2>" + _table(mrows) + _png(fig))
     ev = out/"eval"
-    recs_s = [r for r in load_samples(ev) if r.get("kind", "story") == "story"]
-    seen, shown = set(), []
-    for r in recs_s:
-        b = r.get("beginning") or r.get("prompt")
-        if b in seen or not b: continue
-        seen.add(b); shown.append(r)
-        if len(shown) == 6: break
+    shown = {}
+    for r in load_samples(ev, kind="beginning"):                 # the first completion of each of 6 beginnings
+        if len(shown) < 6: shown.setdefault(r["prompt_id"], r)
     parts.append("<h2>Stories the model wrote</h2><p>Each beginning (grey) is from the package's evaluation set, cut "
                  "mid-sentence; the model continues it.</p>" +
-                 "".join(f"<div class='story'><span class='prompt'>{html.escape(r.get('beginning') or r.get('prompt'))}</span>"
-                         f"<span class='gen'>{html.escape(r.get('completion', ''))}</span></div>" for r in shown))
+                 "".join(f"<div class='story'><span class='prompt'>{html.escape(r['prompt'])}</span>"
+                         f"<span class='gen'>{html.escape(r['completion'])}</span></div>" for r in shown.values()))
     summ = load_summary(ev)
-    tbl = metrics_table(summ)
-    parts.append("<h2>Evaluation</h2>" + _table(tbl[1:], tbl[0]) + _png(plot_summary(summ)) +
+    parts.append("<h2>Evaluation</h2>" + _table(metrics_table(summ), ["metric", "mean", "95% interval", "n", "failures"]) +
+                 _png(plot_summary(summ)) +
                  "<p>The full evaluation report, with every sample, is <a href='eval/report.html'>eval/report.html</a>.</p>")
     page = f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>tinystories_nb report</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>"
     path = out/"report.html"
@@ -260,6 +256,7 @@ def run_pipeline(cfg: PipelineConfig, out=None, echo=None) -> Path:
     info["finished"] = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     report = stage("report", write_report, out, info)
     write_json(out/"pipeline.json", info)
+    write_report(out, info)                     # again, now that the report's own time is known (it is quick)
     return report
 
 # %% ../nbs/24_demo.ipynb #e3e517b8
