@@ -151,7 +151,8 @@ def _demo_project(root: Path) -> Path:
     "Write a minimal nbdev project with one demo notebook under `root`; return its `nbs` folder."
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-    (root/"pyproject.toml").write_text('[project]\nname = "demo_pkg"\n\n[tool.nbdev]\nlib_path = "demo_pkg"\n')
+    (root/"pyproject.toml").write_text('[project]\nname = "demo_pkg"\n\n[project.urls]\nRepository = "https://github.com/example/demo_pkg"\n\n'
+                                       '[tool.nbdev]\nlib_path = "demo_pkg"\n')
     nbs = root/"nbs"; nbs.mkdir(parents=True, exist_ok=True)
     cells = [new_markdown_cell("# Demo\n\n> A page to test the site builder."),
              new_code_cell("#| export\ndef add_one(x: int = 1) -> int:\n    \"Add one to `x`.\"\n    return x + 1"),
@@ -180,6 +181,12 @@ def _title_summary(cells) -> tuple[str, str, list]:
             return m.group(1), (m.group(2) or "").replace("\n> ", " "), body + cells[1:]
     return "", "", cells
 
+_QUARTO_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)\{[^}]*\}")
+
+def _plain_markdown(md: str) -> str:
+    "Quarto-only markdown in `show_doc` output as plain HTML: `[source](url){target=...}` becomes a right-aligned link."
+    return _QUARTO_LINK.sub(lambda m: f'<a class="ts-source" href="{re.sub(r"#LNone$", "", m.group(2))}">{m.group(1)}</a>', md)
+
 def prepare_notebook(d: dict):
     "Run nbdev's doc processors and Quarto cell options over an executed notebook; return (nbformat node, title, summary)."
     import nbformat
@@ -194,6 +201,9 @@ def prepare_notebook(d: dict):
         src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
         dirs.update(re.findall(r"^#\|\s*([\w-]+)\s*:\s*(\S+)\s*$", src, flags=re.M))   # added by processors (clean_show_doc)
         c = {k: v for k, v in c.items() if k in _NB_KEYS}
+        for o in c.get("outputs", []):
+            if isinstance(md := o.get("data", {}).get("text/markdown"), (str, list)):
+                o["data"]["text/markdown"] = _plain_markdown("".join(md) if isinstance(md, list) else md)
         c.setdefault("metadata", {}).pop("execution", None)
         if c["cell_type"] == "code":
             if dirs.get("include") == "false": continue
