@@ -136,7 +136,8 @@ class LLMClient:
                  max_concurrency: int = 16, max_attempts: int = 6, timeout: float = 60.0, budget_usd: float | None = None,
                  prices: dict | None = None, cache: ResponseCache | str | Path | None = None, cache_mode: str = "auto",
                  backoff: float = 0.5, backoff_max: float = 30.0, max_retry_after: float = 120.0,
-                 default_max_tokens: int = 1024, seed: int | None = None):
+                 default_max_tokens: int = 1024, seed: int | None = None, http: str = "auto"):
+        if http not in ("auto", "aiohttp", "httpx"): raise TinyStoriesError(f"http must be auto, aiohttp or httpx, got {http!r}")
         if max_attempts < 1: raise TinyStoriesError(f"max_attempts must be at least 1, got {max_attempts}")
         if max_concurrency < 1: raise TinyStoriesError(f"concurrency must be at least 1, got {max_concurrency}")
         self.model, self.base_url, self.api_key_env = model, base_url, api_key_env
@@ -155,7 +156,7 @@ class LLMClient:
         self._reserved, self._lock = 0.0, threading.Lock()
         self._rng = random.Random(seed)
         self._loop = self._aclient = self._sem = None
-        self._key = None
+        self._key, self.http = None, http
 
     @property
     def where(self) -> str: return self.base_url or "https://api.openai.com/v1"
@@ -171,11 +172,21 @@ def _api_key(self) -> str:
         self._key = "no-key" if self.api_key_env is None else get_secret(self.api_key_env)
     return self._key
 
+def _http_client(http: str):
+    "The SDK's aiohttp transport if `http` asks for it (or is 'auto' and it is installed), else None: httpx."
+    import openai
+    if http == "httpx": return None
+    try: return openai.DefaultAioHttpClient()
+    except (RuntimeError, AttributeError, ImportError):
+        if http == "aiohttp": raise TinyStoriesError("the aiohttp transport is not installed", hint='pip install "openai[aiohttp]"') from None
+        return None
+
 def _client(self):
     import openai
     loop = asyncio.get_running_loop()
     if self._loop is not loop:
-        aclient = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._api_key(), max_retries=0, timeout=self.timeout)
+        aclient = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._api_key(), max_retries=0, timeout=self.timeout,
+                                     http_client=_http_client(self.http))
         self._loop, self._sem, self._aclient = loop, asyncio.Semaphore(self.max_concurrency), aclient
     return self._aclient
 
@@ -229,6 +240,9 @@ LLMClient.cost, LLMClient.estimate_cost, LLMClient.reserve, LLMClient.release, L
 # %% ../nbs/10_llm.ipynb #93d7d311
 class _Retry(Exception):
     "Raised inside an attempt to retry it: `msg` says why."
+
+class _Malformed(Exception):
+    "A reply body that is not a chat completion."
 
 _RETRY_STATUS = {408, 409, 429}
 
@@ -284,15 +298,14 @@ async def _attempts(self, call, what: str = "request"):
             if code not in _RETRY_STATUS and code < 500:
                 raise LLMError(f"{what} rejected by {self.where} ({code}): {msg}", status=code) from None
             last, wait = LLMError(f"{what} failed with HTTP {code}: {msg}", status=code), _retry_after(e.response.headers)
-        except openai.APITimeoutError:
-            last = LLMError(f"{what} to {self.where} timed out after {self.timeout:g}s")
-        except openai.APIConnectionError as e:
+        except openai.APIConnectionError as e:           # timeouts too (some transports report a refusal as one)
             if _refused(e):
                 refused += 1
                 last = LLMError(f"cannot reach {self.where}: connection refused; is the server running?", fatal=True)
                 if refused >= 3: break
+            elif isinstance(e, openai.APITimeoutError): last = LLMError(f"{what} to {self.where} timed out after {self.timeout:g}s")
             else: last = LLMError(f"{what} to {self.where} lost its connection: {_error_message(e)}")
-        except (json.JSONDecodeError, openai.APIResponseValidationError, pydantic.ValidationError) as e:
+        except (json.JSONDecodeError, UnicodeDecodeError, _Malformed, openai.APIResponseValidationError, pydantic.ValidationError) as e:
             last = LLMError(f"{what}: malformed reply from {self.where} ({type(e).__name__})")
         except _Retry as e:
             last = LLMError(f"{what}: {e} from {self.where}")
@@ -312,20 +325,23 @@ LLMClient._attempts = _attempts
 
 # %% ../nbs/10_llm.ipynb #5b3c2c7b
 def _result_from(self, r, batch: bool = False) -> tuple[ChatResult, bool]:
-    "A `ChatResult` from an SDK completion (or its dict); also whether the reply is empty and should be retried."
-    if isinstance(r, dict):
-        import openai.types.chat as t
-        r = t.ChatCompletion.model_validate(r)
-    if not r.choices: raise _Retry("reply without choices")
-    choice = r.choices[0]
-    u = Usage(r.usage.prompt_tokens, r.usage.completion_tokens) if r.usage else Usage()
-    text, fr, refusal = choice.message.content or "", choice.finish_reason, getattr(choice.message, "refusal", None)
+    "A `ChatResult` from a chat-completion body (bytes, a dict or an SDK object); also whether it is empty and should be retried."
+    if isinstance(r, (bytes, str)): r = json.loads(r)
+    elif not isinstance(r, dict): r = r.model_dump()
+    try:
+        if not r.get("choices"): raise _Retry("reply without choices")
+        choice = r["choices"][0]
+        msg, usage = choice.get("message") or {}, r.get("usage") or {}
+        u = Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+        text, fr, refusal = msg.get("content") or "", choice.get("finish_reason"), msg.get("refusal")
+        if not isinstance(text, str) or not isinstance(fr, (str, type(None))): raise TypeError("content or finish_reason")
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as e:
+        raise _Malformed(f"{type(e).__name__}: {e}") from None
     empty = not text.strip() and fr == "stop" and not refusal      # a refusal is an answer, not an empty reply
-    return ChatResult(text, fr, u, self.cost(u, batch), model=r.model, refusal=refusal), empty
+    return ChatResult(text, fr, u, self.cost(u, batch), model=r.get("model"), refusal=refusal), empty
 
 async def chat(self, messages: list[dict], **params) -> ChatResult:
     "One chat completion with retries, accounting, budget and cache; sampling `params` go to the server as given."
-    from openai.types.chat import ChatCompletion
     params = {k: v for k, v in params.items() if v is not None}
     key = ResponseCache.key(self.model, messages, params) if self.cache is not None else None
     if key is not None and self.cache.mode != "record" and (hit := self.cache.get(key)) is not None:
@@ -341,7 +357,7 @@ async def chat(self, messages: list[dict], **params) -> ChatResult:
     try:
         client, body = self._client(), {"model": self.model, "messages": messages, **params}
         async def call():
-            r = await client.post("/chat/completions", body=body, cast_to=ChatCompletion)
+            r = await client.post("/chat/completions", body=body, cast_to=bytes)
             res, empty = self._result_from(r)
             self.charge(res.usage, res.cost_usd)
             if empty: raise _Retry("empty reply")
