@@ -8,13 +8,14 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/core.html.md"""
 from __future__ import annotations
 import contextlib, dataclasses, hashlib, json, logging, os, random, re, sys, tempfile, types, typing
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 # %% auto #0
 __all__ = ['logger', 'TinyStoriesError', 'need_file', 'need_dir', 'canonical_json', 'sha256_text', 'sha256_json', 'sha256_file',
            'atomic_write', 'replace_if_changed', 'write_json', 'read_json', 'Config', 'load_mapping', 'versioned',
-           'pick_version', 'set_seed', 'pick_device', 'cpu_has_bf16', 'pick_dtype', 'autocast', 'progress_enabled',
-           'progress', 'get_secret', 'redact', 'package_dir', 'package_data', 'repo_root', 'sample_path']
+           'pick_version', 'read_json_list', 'load_versioned', 'set_seed', 'pick_device', 'cpu_has_bf16', 'pick_dtype',
+           'autocast', 'progress_enabled', 'progress', 'get_secret', 'redact', 'package_dir', 'package_data',
+           'repo_root', 'sample_path']
 
 # %% ../nbs/00_core.ipynb #2076d24c
 class TinyStoriesError(Exception):
@@ -183,6 +184,19 @@ def pick_version(registry: dict, ref: str, what: str):
     cands = [r for r in registry.values() if r.name == name and (not ver or str(r.version) == ver)]
     if not cands: raise TinyStoriesError(f"no {what} {ref!r}", hint=f"known: {', '.join(sorted(registry))}")
     return max(cands, key=lambda r: r.version)
+
+def read_json_list(path, what: str, key: str) -> list:
+    "The list a JSON data file holds, bare or as `{key: [...]}`; `what` names the file in errors ('templates file')."
+    d = read_json(path, what)
+    recs = d.get(key) if isinstance(d, dict) else d
+    if not isinstance(recs, list): raise TinyStoriesError(f"{what} {path}: expected a list (or {{\"{key}\": [...]}})")
+    return recs
+
+def load_versioned(read: Callable, shipped: str, path, include_default: bool, what: str) -> dict:
+    "The registry of `read(file)`'s records from the package's `shipped` file plus (or only) a user's file at `path`."
+    recs = read(package_data(shipped)) if include_default or path is None else []
+    if path is not None: recs += read(need_file(path, f"{what}s file"))
+    return versioned(recs, what)
 
 # %% ../nbs/00_core.ipynb #dff36416
 def set_seed(seed: int):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio, dataclasses, json, re, sqlite3, threading, time
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
-from .core import (TinyStoriesError, logger, need_dir, need_file, package_data, pick_version, progress, read_json,
-                                 sha256_json, versioned)
+from .core import (TinyStoriesError, load_versioned, logger, need_dir, pick_version, progress, read_json_list,
+                                 sha256_json)
 from .llm import ChatResult, LLMClient, LLMError, map_progress
 
 # %% auto #0
@@ -58,9 +58,7 @@ class JudgePrompt:
 
 # %% ../nbs/17_judge.ipynb #9848d969
 def _read_judge_prompts(p: Path) -> list[JudgePrompt]:
-    d = read_json(p, "judge prompts file")
-    recs = d.get("prompts") if isinstance(d, dict) else d
-    if not isinstance(recs, list): raise TinyStoriesError(f"judge prompts file {p}: expected {{\"prompts\": [...]}}")
+    recs = read_json_list(p, "judge prompts file", "prompts")
     out = []
     for i, r in enumerate(recs, 1):
         where = f"judge prompts file {p} prompt {i}"
@@ -77,9 +75,7 @@ def _read_judge_prompts(p: Path) -> list[JudgePrompt]:
 
 def load_judge_prompts(path=None, include_default: bool = True) -> dict[str, JudgePrompt]:
     "Judge prompts keyed by `name@version`: the shipped ones plus (or only) those in a user's JSON file."
-    ps = _read_judge_prompts(package_data("judge_prompts.json")) if include_default or path is None else []
-    if path is not None: ps += _read_judge_prompts(need_file(path, "judge prompts file"))
-    return versioned(ps, "judge prompt")
+    return load_versioned(_read_judge_prompts, "judge_prompts.json", path, include_default, "judge prompt")
 
 def get_judge_prompt(ref: str | JudgePrompt = "story", prompts: dict | None = None, kind: str | None = None) -> JudgePrompt:
     "The prompt `ref` ('name' for its highest version, or 'name@version'), checked to be of `kind` if given."

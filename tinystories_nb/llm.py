@@ -325,9 +325,8 @@ LLMClient._attempts = _attempts
 
 # %% ../nbs/10_llm.ipynb #5b3c2c7b
 def _result_from(self, r, batch: bool = False) -> tuple[ChatResult, bool]:
-    "A `ChatResult` from a chat-completion body (bytes, a dict or an SDK object); also whether it is empty and should be retried."
-    if isinstance(r, (bytes, str)): r = json.loads(r)
-    elif not isinstance(r, dict): r = r.model_dump()
+    "A `ChatResult` from a chat-completion body (JSON bytes, or a dict from a batch file); also whether it is empty and should be retried."
+    if isinstance(r, bytes): r = json.loads(r)
     try:
         if not r.get("choices"): raise _Retry("reply without choices")
         choice = r["choices"][0]

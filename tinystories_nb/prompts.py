@@ -10,7 +10,7 @@ import dataclasses, random, re
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
-from .core import TinyStoriesError, need_file, package_data, pick_version, read_json, sha256_text, versioned
+from .core import TinyStoriesError, load_versioned, pick_version, read_json_list, sha256_text
 from .vocab import Feature, Vocab, load_features, load_vocab
 
 # %% auto #0
@@ -56,9 +56,7 @@ class Template:
 
 # %% ../nbs/12_prompts.ipynb #63f78c01
 def _read_templates(p: Path) -> list[Template]:
-    d = read_json(p, "templates file")
-    recs = d.get("templates") if isinstance(d, dict) else d
-    if not isinstance(recs, list): raise TinyStoriesError(f"templates file {p}: expected a list of templates (or {{\"templates\": [...]}})")
+    recs = read_json_list(p, "templates file", "templates")
     out = []
     for i, r in enumerate(recs, 1):
         where = f"templates file {p} template {i}"
@@ -73,9 +71,7 @@ def _read_templates(p: Path) -> list[Template]:
 
 def load_templates(path=None, include_default: bool = True) -> dict[str, Template]:
     "Templates keyed by `name@version`: the shipped ones plus (or only) those in a user's JSON file."
-    ts = _read_templates(package_data("templates.json")) if include_default or path is None else []
-    if path is not None: ts += _read_templates(need_file(path, "templates file"))
-    return versioned(ts, "template")
+    return load_versioned(_read_templates, "templates.json", path, include_default, "template")
 
 def get_template(ref: str | Template, templates: dict[str, Template] | None = None, kind: str | None = None) -> Template:
     "The template `ref` ('name' for its highest version, or 'name@version'), checked to be of `kind` if given."

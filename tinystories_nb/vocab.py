@@ -10,7 +10,7 @@ import dataclasses, json, random, re
 from collections import Counter
 from pathlib import Path
 from typing import Iterable
-from .core import TinyStoriesError, need_file, package_data, sha256_json
+from .core import TinyStoriesError, need_file, package_data, read_json_list, sha256_json
 
 # %% auto #0
 __all__ = ['IRREGULAR_VERBS', 'IRREGULAR_PLURALS', 'DOUBLING', 'POS', 'FORMS', 'NOUN_CATEGORIES', 'ADJ_DOMAINS', 'regular_past',
@@ -384,10 +384,7 @@ class Feature:
 _LABEL_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 
 def _read_features(p: Path) -> list[Feature]:
-    from tinystories_nb.core import read_json
-    d = read_json(p, "features file")
-    recs = d.get("features") if isinstance(d, dict) else d
-    if not isinstance(recs, list): raise TinyStoriesError(f"features file {p}: expected a list of features (or {{\"features\": [...]}})")
+    recs = read_json_list(p, "features file", "features")
     out, seen = [], set()
     for i, r in enumerate(recs, 1):
         if not isinstance(r, dict) or not isinstance(r.get("label"), str) or not isinstance(r.get("sentence"), str):
