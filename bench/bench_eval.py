@@ -49,7 +49,9 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: the runner's choice)")
     args = ap.parse_args()
 
-    from tinystories_nb.core import pick_device, sample_path
+    from tinystories_nb.core import pick_device
+    from tinystories_nb.samples import find_sample, sample_path
+    print(f"stories: {find_sample()}")   # real TinyStories when available, else the offline engine's
     from tinystories_nb.data import EOT
     from tinystories_nb.evalsets import load_beginnings
     from tinystories_nb.evaluate import EvalPrompt, complete, cpu_threads_for, encode_prompts

@@ -159,7 +159,8 @@ def main():
 
     import torch
     from tokenizers import Tokenizer, models, trainers, pre_tokenizers, decoders
-    from tinystories_nb.core import sample_path
+    from tinystories_nb.samples import find_sample, sample_path
+    print(f"stories: {find_sample()}")   # real TinyStories when available, else the offline engine's
     from tinystories_nb.hf import export_hf
     from tinystories_nb.model import GPT, preset
     EOT = "<|endoftext|>"

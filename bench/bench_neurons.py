@@ -32,7 +32,9 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    from tinystories_nb.core import sample_path, set_seed
+    from tinystories_nb.core import set_seed
+    from tinystories_nb.samples import find_sample, sample_path
+    print(f"stories: {find_sample()}")   # real TinyStories when available, else the offline engine's
     from tinystories_nb.model import GPT, preset
     from tinystories_nb.tokenize import train_tokenizer
     from tinystories_nb.neurons import RunningTopK, record_neurons, stream_activations

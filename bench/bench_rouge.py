@@ -41,7 +41,8 @@ def main():
     args = ap.parse_args()
     os.environ.setdefault("TINYSTORIES_PROGRESS", "0")
     from rouge_score import rouge_scorer
-    from tinystories_nb.core import sample_path
+    from tinystories_nb.samples import find_sample, sample_path
+    print(f"stories: {find_sample()}")   # real TinyStories when available, else the offline engine's
     from tinystories_nb.data import read_stories
     from tinystories_nb.evalsets import beginnings_from_stories
     from tinystories_nb.metrics import RougeIndex, ngrams, rouge_precision, rouge_tokens

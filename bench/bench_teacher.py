@@ -38,7 +38,8 @@ def main(argv=None):
     os.environ.setdefault("TINYSTORIES_PROGRESS", "0")
     where = pin_one_core()
 
-    from tinystories_nb.core import sample_path
+    from tinystories_nb.samples import find_sample, sample_path
+    print(f"stories: {find_sample()}")   # real TinyStories when available, else the offline engine's
     from tinystories_nb.data import read_text
     from tinystories_nb.prompts import sample_prompts
     from tinystories_nb.teachers import LLMTeacher, OfflineTeacher, validate_story

@@ -61,7 +61,8 @@ def main():
     if args.child:
         method, data, tok, out = args.child
         print(json.dumps(run_method(method, Path(data), Path(tok), Path(out)))); return
-    from tinystories_nb.core import sample_path
+    from tinystories_nb.samples import find_sample, sample_path
+    print(f"stories: {find_sample()}")   # real TinyStories when available, else the offline engine's
     from tinystories_nb.clean import clean_text
     from tinystories_nb.data import read_stories
     from tinystories_nb.tokenize import save_tokenizer, train_tokenizer

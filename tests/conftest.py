@@ -1,12 +1,25 @@
-"""Notebooks are executed once per test session, each in a fresh process, two at a time, by the same code that
-builds the docs (`tinystories_nb.docs.execute_notebooks`); `test_notebooks.py` reports each one as a test and the
-docs-site test renders the executed copies, so nothing runs twice."""
-import os
+"""Shared test set-up.
+
+- Tests never reach the network and never need data beside the checkout: unless `TINYSTORIES_SAMPLE` is set, the
+  package's sample of stories is the offline engine's (`TINYSTORIES_SAMPLE=offline`). Checks on real TinyStories
+  live in `test_real_sample.py` and run only where a real sample is found (`TINYSTORIES_REAL_SAMPLE`, or
+  `../shared/data/tinystories_valid_sample.txt` beside the checkout).
+- Notebooks are run once per test session, each in a fresh Jupyter kernel, two at a time, by the same runner that
+  builds the docs (`tools/nbrun.py`); `test_notebooks.py` reports each one as a test and the docs-site test renders
+  the executed copies, so nothing runs twice. `TINYSTORIES_KERNEL_PYTHON` picks the Python the kernels run in (CI
+  points it at a venv made with the README's install command alone)."""
+import os, sys
 from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-NBS = sorted(p for p in (ROOT/"nbs").glob("*.ipynb") if not p.name.startswith(("_", ".")))
+sys.path.insert(0, str(ROOT/"tools"))
+os.environ.setdefault("TINYSTORIES_SAMPLE", "offline")
+os.environ.setdefault("TINYSTORIES_OFFLINE", "1")
+
+import docsite, nbrun   # noqa: E402  (tools/, put on the path above)
+
+NBS = docsite.doc_notebooks(ROOT/"nbs")
 EXECUTED = ROOT/"_proc"/"executed"
 _RESULTS = {}
 
@@ -20,19 +33,27 @@ def _wanted(session) -> list[Path]:
 
 @pytest.fixture(scope="session")
 def executed(request):
-    "name -> ExecResult for every notebook this session's tests need, executed on first use."
+    "name -> nbrun.ExecResult for every notebook this session's tests need, run on first use."
     if not _RESULTS:
-        from tinystories_nb.docs import execute_notebooks
         workers = int(os.environ.get("TINYSTORIES_TEST_WORKERS", "2"))
-        for r in execute_notebooks(_wanted(request.session), EXECUTED, workers=workers,
-                                   env={"TINYSTORIES_PROGRESS": os.environ.get("TINYSTORIES_PROGRESS", "0"),
-                                        # two notebooks share the cores: idle OpenMP threads must sleep, not spin
-                                        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}):
-            _RESULTS[r.nb.name] = r
+        env = {"TINYSTORIES_PROGRESS": os.environ.get("TINYSTORIES_PROGRESS", "0"),
+               "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}   # two kernels share the cores: idle threads sleep
+        for r in nbrun.run_many(_wanted(request.session), EXECUTED, workers=workers, env=env,
+                                python=os.environ.get("TINYSTORIES_KERNEL_PYTHON") or None):
+            _RESULTS[Path(r.nb).name] = r
     return _RESULTS
+
+@pytest.fixture(scope="session")
+def real_sample():
+    "The published TinyStories sample, where this machine has one; else the test is skipped."
+    env = os.environ.get("TINYSTORIES_REAL_SAMPLE")
+    p = Path(env) if env else ROOT.parent/"shared"/"data"/"tinystories_valid_sample.txt"
+    if not p.is_file(): pytest.skip(f"no real TinyStories sample here ({p}); set TINYSTORIES_REAL_SAMPLE to run these checks")
+    return p
 
 def pytest_terminal_summary(terminalreporter):
     if _RESULTS:
         terminalreporter.section("notebook times")
-        for r in sorted(_RESULTS.values(), key=lambda r: -r.seconds):
-            terminalreporter.write_line(f"{r.seconds:7.1f}s  {'ok  ' if r.ok else 'FAIL'}  {r.nb.name}")
+        py = os.environ.get("TINYSTORIES_KERNEL_PYTHON")
+        if py: terminalreporter.write_line(f"kernels ran in {py}")
+        for r in sorted(_RESULTS.values(), key=lambda r: -r.seconds): terminalreporter.write_line(f"{r.seconds:7.1f}s  {r.line()}")

@@ -2,7 +2,7 @@
 import json, os, subprocess, sys
 from pathlib import Path
 import numpy as np
-from tinystories_nb.core import sample_path
+from tinystories_nb.samples import sample_path
 from tinystories_nb.tokenize import PrepareConfig, prepare
 from tinystories_nb.clean import CleanConfig
 

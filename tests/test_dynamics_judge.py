@@ -1,9 +1,9 @@
 """Training dynamics with an LLM judge, against a real loopback OpenAI-compatible server: every checkpoint is judged,
 the scores are in the table, and evaluating again — from Python or with `tinystories dynamics` and the same settings —
 reuses every result without a single request."""
-import contextlib, io
+import contextlib, io, itertools
 from tinystories_nb.cli import main
-from tinystories_nb.core import sample_path
+from tinystories_nb.samples import sample_path
 from tinystories_nb.dynamics import DynamicsConfig, evaluate_run
 from tinystories_nb.evalsets import load_beginnings
 from tinystories_nb.judge import scripted_judge
@@ -14,10 +14,11 @@ from tinystories_nb.train import TrainConfig, train
 KEY = "sk-dynamics-test-0123456789"
 
 
+CALLS = itertools.count()
+
 def grade(beginning, completion):
-    "Longer completions get more for grammar: the judge's scores change with the checkpoint."
-    n = len(completion.split())
-    return {"scores": {"grammar": min(10, 1 + n), "creativity": 3, "consistency": 4, "plot": 2}, "age_group": "A"}
+    "Each request gets a higher grammar score than the one before: the later checkpoint's mean is higher."
+    return {"scores": {"grammar": min(10, 1 + next(CALLS)), "creativity": 3, "consistency": 4, "plot": 2}, "age_group": "A"}
 
 
 def test_dynamics_with_judge(tmp_path, monkeypatch):

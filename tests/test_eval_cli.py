@@ -16,7 +16,7 @@ def setup(tmp_path_factory):
     "A tiny checkpoint (untrained, with a BPE trained on the real sample) and four beginnings, one of them injected."
     import torch
     from tinystories_nb.checkpoint import save_checkpoint
-    from tinystories_nb.core import sample_path
+    from tinystories_nb.samples import sample_path
     from tinystories_nb.data import EOT
     from tinystories_nb.evalsets import Beginning, EvalSet, load_beginnings
     from tinystories_nb.model import GPT, preset

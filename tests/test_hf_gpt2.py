@@ -16,7 +16,7 @@ V = 300
 
 def _tokenizer():
     from tokenizers import Tokenizer, models, trainers, pre_tokenizers, decoders
-    from tinystories_nb.core import sample_path
+    from tinystories_nb.samples import sample_path
     texts = sample_path().read_text(encoding="utf-8").split("<|endoftext|>")[:100]
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer, tok.decoder = pre_tokenizers.ByteLevel(add_prefix_space=False), decoders.ByteLevel()

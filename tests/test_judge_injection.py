@@ -2,7 +2,7 @@
 fake the `***` mark or the end of the story, are flagged, and cannot turn into a score through the strict parser."""
 import json, re
 import pytest
-from tinystories_nb.core import sample_path
+from tinystories_nb.samples import sample_path
 from tinystories_nb.data import EOT
 from tinystories_nb.judge import (Judge, JudgeItem, get_judge_prompt, grader_flags, parse_verdict, render, scripted_judge,
                                   format_verdict, VerdictError)

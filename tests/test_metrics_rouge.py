@@ -2,7 +2,7 @@
 `rouge-score` scan (needs `pip install rouge-score`; skipped without it)."""
 import random
 import pytest
-from tinystories_nb.core import sample_path
+from tinystories_nb.samples import sample_path
 from tinystories_nb.data import read_stories
 from tinystories_nb.metrics import RougeIndex, rouge_n, rouge_tokens, word_hashes
 
@@ -48,7 +48,7 @@ def test_index_top_matches_equal_brute_force(stories, n):
     for q in queries:
         got = [(m.idx, m.score) for m in idx.query(q, k=3)]
         assert got == _brute(sc, f"rouge{n}", q, train, 3), q[:60]
-        assert idx.query(q, k=3)[0].text == train[got[0][0]]
+        if got: assert idx.query(q, k=3)[0].text == train[got[0][0]]   # (a shuffled query may share no n-gram)
 
 def test_index_ties_go_to_the_lowest_index(stories):
     base = stories[:50]

@@ -4,7 +4,8 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from tinystories_nb.core import TinyStoriesError, sample_path, set_seed
+from tinystories_nb.core import TinyStoriesError, set_seed
+from tinystories_nb.samples import sample_path
 from tinystories_nb.data import read_stories
 from tinystories_nb.model import GPT, preset
 from tinystories_nb.tokenize import train_tokenizer

@@ -2,7 +2,8 @@
 reach each cell's process (the key only through memory), the judge's scores land in the sweep table, and a missing
 key stops the sweep before any training."""
 import pytest
-from tinystories_nb.core import TinyStoriesError, sample_path
+from tinystories_nb.core import TinyStoriesError
+from tinystories_nb.samples import sample_path
 from tinystories_nb.evalsets import load_beginnings
 from tinystories_nb.judge import scripted_judge
 from tinystories_nb.sweep import SweepConfig, run_sweep

@@ -38,7 +38,7 @@ def sweep_cmd(out, cfg=None):
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    from tinystories_nb.core import sample_path
+    from tinystories_nb.samples import sample_path
     from tinystories_nb.tokenize import PrepareConfig, prepare
     d = tmp_path_factory.mktemp("data")
     prepare(sample_path(), d, cfg=PrepareConfig(vocab_size=300))

@@ -31,6 +31,6 @@ def test_notebooks_are_clean(tmp_path):
     assert not dirty, f"run nbdev-clean: these notebooks are not clean: {dirty}"
 
 def test_readme_matches_index():
-    from tinystories_nb.docs import render_readme
+    from docsite import render_readme
     assert (ROOT/"README.md").read_text() == render_readme(ROOT/"nbs"/"index.ipynb"), \
-        "README.md is generated from nbs/index.ipynb: run `tinystories docs --readme` (or nbdev-readme where Quarto exists)"
+        "README.md is generated from nbs/index.ipynb: run `python tools/docsite.py --readme`"

@@ -12,7 +12,7 @@ ENV = {**os.environ, "TINYSTORIES_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    from tinystories_nb.core import sample_path
+    from tinystories_nb.samples import sample_path
     from tinystories_nb.tokenize import PrepareConfig, prepare
     return prepare(sample_path(), tmp_path_factory.mktemp("data"), cfg=PrepareConfig(vocab_size=512)).dir
 

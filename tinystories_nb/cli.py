@@ -11,7 +11,7 @@ from . import __version__
 from .core import TinyStoriesError, logger
 
 # %% auto #0
-__all__ = ['COMMANDS', 'build_parser', 'main']
+__all__ = ['COMMANDS', 'HelpFormatter', 'build_parser', 'subparser', 'main', 'cli_docs']
 
 # %% ../nbs/23_cli.ipynb #20374a5c
 COMMANDS = {
@@ -24,7 +24,7 @@ COMMANDS = {
     "dynamics": ("tinystories_nb.dynamics:cli_dynamics", "evaluate a run's checkpoints over training"),
     "demo":     ("tinystories_nb.demo:cli_demo", "the whole pipeline on embedded defaults, offline, in minutes"),
     "pipeline": ("tinystories_nb.demo:cli_pipeline", "the whole pipeline from a config file (GPU-sized settings)"),
-    "docs":     ("tinystories_nb.docs:cli_docs", "build the documentation site from the notebooks"),
+    "docs":     ("tinystories_nb.cli:cli_docs", "build the documentation site from the notebooks (a source checkout's dev tool)"),
 }
 
 def _available(target) -> bool:
@@ -39,6 +39,13 @@ def _resolve(target):
     return getattr(importlib.import_module(mod), fn)
 
 # %% ../nbs/23_cli.ipynb #ecf4ff56
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    "Help that shows each option's default, unless it is None or False or the help text mentions the default already."
+    def _get_help_string(self, action):
+        h = action.help or ""
+        if any(action.default is v for v in (None, False, argparse.SUPPRESS)) or "default" in h: return h   # `is`: 0 is a default
+        return super()._get_help_string(action)
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     "The top-level parser; only `command`'s module is imported to add its arguments."
     p = argparse.ArgumentParser(prog="tinystories", description="Tiny story-writing language models, end to end.")
@@ -47,9 +54,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name, (target, summary) in COMMANDS.items():
         if not _available(target): continue
-        sp = sub.add_parser(name, help=summary, description=summary)
+        sp = sub.add_parser(name, help=summary, description=summary, formatter_class=HelpFormatter)
         if name == command: sp.set_defaults(_run=_resolve(target)(sp))
     return p
+
+def subparser(p: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    "The parser of subcommand `name` in a parser made by `build_parser`."
+    return next(a for a in p._actions if isinstance(a, argparse._SubParsersAction)).choices[name]
 
 def main(argv: list[str] | None = None) -> int:
     "Run `tinystories ARGV`; user errors print one line to stderr and return 2."
@@ -69,3 +80,19 @@ def main(argv: list[str] | None = None) -> int:
         print("tinystories: interrupted", file=sys.stderr); return 130
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+
+# %% ../nbs/23_cli.ipynb #c4adebc4
+def cli_docs(p: argparse.ArgumentParser):
+    p.add_argument("args", nargs=argparse.REMAINDER, help="passed to tools/docsite.py (e.g. --check, --readme; see --help there)")
+    def run(args):
+        from tinystories_nb.core import repo_root
+        root = repo_root()
+        tool = root/"tools"/"docsite.py" if root else None
+        if tool is None or not tool.exists():
+            raise TinyStoriesError("the docs are built from a source checkout: git clone the repository, then run "
+                                   "`pip install -e \".[dev]\"` and `tinystories docs` there")
+        if importlib.util.find_spec("nbdev") is None:
+            raise TinyStoriesError("building the docs needs the development tools", hint=f'pip install -e "{root}[dev]"')
+        import subprocess
+        return subprocess.run([sys.executable, str(tool), *args.args], cwd=root).returncode
+    return run

@@ -15,7 +15,7 @@ __all__ = ['logger', 'TinyStoriesError', 'need_file', 'need_dir', 'canonical_jso
            'atomic_write', 'replace_if_changed', 'write_json', 'read_json', 'Config', 'load_mapping', 'versioned',
            'pick_version', 'read_json_list', 'load_versioned', 'set_seed', 'pick_device', 'cpu_has_bf16', 'pick_dtype',
            'autocast', 'progress_enabled', 'progress', 'get_secret', 'redact', 'package_dir', 'package_data',
-           'repo_root', 'sample_path']
+           'repo_root', 'cache_dir', 'online']
 
 # %% ../nbs/00_core.ipynb #2076d24c
 class TinyStoriesError(Exception):
@@ -283,12 +283,25 @@ def repo_root() -> Path | None:
     root = package_dir().parent
     return root if (root/"pyproject.toml").exists() else None
 
-def sample_path() -> Path:
-    "The real TinyStories sample used by tests and benchmarks."
-    env = os.environ.get("TINYSTORIES_SAMPLE")
-    cands = [Path(env)] if env else []
-    if (root := repo_root()) is not None: cands.append(root.parent/"shared"/"data"/"tinystories_valid_sample.txt")
-    cands.append(Path.cwd().parent/"shared"/"data"/"tinystories_valid_sample.txt")
-    for c in cands:
-        if c.exists(): return c
-    raise TinyStoriesError("TinyStories sample not found", hint="set TINYSTORIES_SAMPLE to a TinyStories .txt file")
+def cache_dir(*parts: str) -> Path:
+    "A folder under `$TINYSTORIES_CACHE` (default `$XDG_CACHE_HOME/tinystories_nb`, i.e. `~/.cache/tinystories_nb`), created."
+    base = os.environ.get("TINYSTORIES_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home()/".cache")/"tinystories_nb"
+    p = Path(base).expanduser().joinpath(*parts)
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+# %% ../nbs/00_core.ipynb #c5a99018
+_ONLINE: dict = {}
+
+def online(host: str = "huggingface.co", port: int = 443, timeout: float = 3.0) -> bool:
+    "Can this machine open a connection to `host` within `timeout` seconds? (False when told to stay offline.)"
+    if any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("TINYSTORIES_OFFLINE", "HF_HUB_OFFLINE")): return False
+    if (host, port) not in _ONLINE:
+        import socket, threading
+        ok = []
+        def probe():
+            with contextlib.suppress(OSError):
+                socket.create_connection((host, port), timeout=timeout).close(); ok.append(True)
+        t = threading.Thread(target=probe, daemon=True); t.start(); t.join(timeout)
+        _ONLINE[(host, port)] = bool(ok)
+    return _ONLINE[(host, port)]

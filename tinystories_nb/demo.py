@@ -262,7 +262,7 @@ def run_pipeline(cfg: PipelineConfig, out=None, echo=None) -> Path:
 # %% ../nbs/24_demo.ipynb #e3e517b8
 def _common(p):
     p.add_argument("--out", default=None, help="job directory (default: the config's `out`)")
-    p.add_argument("--judge-model", default=None, help="grade with an LLM judge, e.g. gpt-4o-mini")
+    p.add_argument("--judge-model", default=None, help="grade with an LLM judge, e.g. gpt-4o-mini (default: the config's judge, if any)")
     p.add_argument("--judge-base-url", default=None, help="any OpenAI-compatible server (default: api.openai.com)")
     p.add_argument("--judge-api-key-env", default="OPENAI_API_KEY", help="environment variable holding the judge's key ('none': no key)")
 
@@ -278,9 +278,10 @@ def _finish(report: Path):
 
 def cli_demo(p: argparse.ArgumentParser):
     _common(p)
+    demo = load_pipeline_config("demo")
     p.add_argument("--data", nargs="+", default=None, metavar="FILE", help="train on these TinyStories files instead of offline stories")
-    p.add_argument("--n-stories", type=int, default=None, help="stories to generate (or read from --data)")
-    p.add_argument("--steps", type=int, default=None, help="training steps")
+    p.add_argument("--n-stories", type=int, default=None, metavar="N", help=f"stories to generate (or read from --data) (default: {demo.n_stories})")
+    p.add_argument("--steps", type=int, default=None, metavar="N", help=f"training steps (default: {demo.train['max_steps']})")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
     def run(args):
         cfg = load_pipeline_config("demo")
@@ -294,7 +295,7 @@ def cli_demo(p: argparse.ArgumentParser):
 
 def cli_pipeline(p: argparse.ArgumentParser):
     _common(p)
-    p.add_argument("--config", required=True, help=f"a config file, or a shipped one: {', '.join(shipped_configs())}")
+    p.add_argument("--config", required=True, metavar="CONFIG", help=f"a config file, or a shipped one: {', '.join(shipped_configs())}")
     def run(args):
         cfg = _judge_from(args, load_pipeline_config(args.config))
         return _finish(run_pipeline(cfg, args.out, echo=print))

@@ -156,23 +156,31 @@ def plot_dynamics(df, metrics=None, frac: float = 0.8, x: str = "step", logx: bo
     return fig
 
 # %% ../nbs/22_dynamics.ipynb #d8fd9f74
+def _eval_default(name: str):
+    "The default of an `EvalConfig` setting, for help texts."
+    try: from tinystories_nb.evaluate import EvalConfig
+    except ImportError: return "the eval runner's"
+    return getattr(EvalConfig, name)
+
 def cli_dynamics(p: argparse.ArgumentParser):
+    d = lambda name: f"(default: {_eval_default(name)})"
     p.add_argument("--run", required=True, metavar="RUN", help="run directory whose checkpoints to evaluate (train with keep_last = 0)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (one eval per checkpoint, dynamics.csv, dynamics.png)")
     p.add_argument("--config", metavar="FILE", help="DynamicsConfig settings (.toml/.json/.yaml); flags override them")
-    p.add_argument("--set", dest="evalset", metavar="NAME", help="story beginnings: a shipped set or a file")
-    p.add_argument("--n-per-prompt", type=int, metavar="K", help="completions per beginning")
-    p.add_argument("--max-new-tokens", type=int, metavar="N")
-    p.add_argument("--probes", metavar="NAME", help="probe set, or 'none'")
-    p.add_argument("--bootstrap", type=int, metavar="N", help="bootstrap resamples for the 95%% intervals")
-    p.add_argument("--frac", type=float, help="a metric has arrived at this share of its final gain (default 0.8)")
-    p.add_argument("--device", help="cpu, cuda, mps or auto (default)")
+    p.add_argument("--set", dest="evalset", metavar="NAME", help=f"story beginnings: a shipped set or a file {d('evalset')}")
+    p.add_argument("--n-per-prompt", type=int, metavar="K", help=f"completions per beginning {d('n_per_prompt')}")
+    p.add_argument("--max-new-tokens", type=int, metavar="N", help=f"new tokens per completion at most {d('max_new_tokens')}")
+    p.add_argument("--probes", metavar="NAME", help=f"probe set, or 'none' {d('probes')}")
+    p.add_argument("--bootstrap", type=int, metavar="N", help=f"bootstrap resamples for the 95%% intervals {d('bootstrap')}")
+    p.add_argument("--frac", type=float, help=f"a metric has arrived at this share of its final gain (default: {DynamicsConfig.frac})")
+    p.add_argument("--device", help=f"cpu, cuda, mps or auto (default: {DynamicsConfig.device})")
     p.add_argument("--no-eval", action="store_true", help="validation loss and bits per byte only (no eval runner)")
     g = p.add_argument_group("LLM judge")
-    g.add_argument("--judge", choices=("none", "openai"), default=None, help="openai: any OpenAI-compatible server")
+    g.add_argument("--judge", choices=("none", "openai"), default=None,
+                   help="openai: any OpenAI-compatible server; none: no judge (default: the --config file's judge, else none)")
     g.add_argument("--model", help="judge model, e.g. gpt-4o")
     g.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")
-    g.add_argument("--api-key-env", help="environment variable holding the key (default OPENAI_API_KEY; 'none': no key)")
+    g.add_argument("--api-key-env", help="environment variable holding the key; 'none': no key (default: OPENAI_API_KEY)")
     def run(args):
         cfg = DynamicsConfig.load(args.config) if args.config else DynamicsConfig()
         flags = {"evalset": args.evalset, "n_per_prompt": args.n_per_prompt, "max_new_tokens": args.max_new_tokens,

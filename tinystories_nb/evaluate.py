@@ -117,7 +117,7 @@ def complete(model, tok, prompts: Sequence[EvalPrompt], n: int = 1, temperature:
              top_p: float | None = None, max_new_tokens: int = 256, seed: int = 0, batch_size: int = 32,
              dtype: str | None = None, desc: str = "completions", stop_at_eot: bool = True) -> list[list[dict]]:
     "`n` completions per prompt: a list per prompt of {'completion', 'tokens', 'max_new_tokens', 'ended'}."
-    from tinystories_nb.sample import generate_ids
+    from tinystories_nb.sample import decode_complete, generate_ids
     eot, block = tok.token_to_id(EOT), model.cfg.block_size
     enc = encode_prompts(tok, prompts, block)
     budgets = [min(max_new_tokens, block - len(ids)) for ids in enc]
@@ -134,11 +134,12 @@ def complete(model, tok, prompts: Sequence[EvalPrompt], n: int = 1, temperature:
             new = generate_ids(model, [enc[i] for i, _ in batch], budget, temperature, top_k, top_p, seed=seed + k,
                                eot_id=eot if stop_at_eot else None, dtype=dtype)
         for (i, j), r in zip(batch, new):
-            out[i][j] = {"completion": tok.decode(r), "tokens": len(r), "max_new_tokens": budget, "ended": len(r) < budget}
+            out[i][j] = {"completion": decode_complete(tok, r), "tokens": len(r), "max_new_tokens": budget, "ended": len(r) < budget}
     return out
 
 # %% ../nbs/18_evaluate.ipynb #dcde3a39
-GEN_PROTOCOL = 2   # bump when `complete` changes what it generates for the same settings (2: the fused decode step)
+GEN_PROTOCOL = 3   # bump when `complete` changes what it generates for the same settings (2: the fused decode step;
+                   # 3: a character cut off at the end of a completion is dropped, not written as U+FFFD)
 
 def model_identity(meta: dict) -> dict:
     "{'sha': hash of the weights, 'path', 'step'} for what `checkpoint.load_model` returned."
@@ -751,16 +752,16 @@ def _print_summary(s: dict, out):
 
 def cli_eval(p: argparse.ArgumentParser):
     from tinystories_nb.judge import MODES
-    p.add_argument("--ckpt", required=True, help="run directory, checkpoint directory or Hugging Face model directory")
-    p.add_argument("--out", required=True, help="eval directory (samples.jsonl, summary.json, report.html, caches)")
-    p.add_argument("--set", dest="evalset", default="beginnings", help="story beginnings: a shipped set or a file (JSONL, YAML, TXT)")
-    p.add_argument("--n-per-prompt", type=int, default=10, help="completions per beginning (default 10)")
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--top-p", type=float, default=None)
-    p.add_argument("--max-new-tokens", type=int, default=256)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--ckpt", required=True, metavar="DIR", help="run directory, checkpoint directory or Hugging Face model directory")
+    p.add_argument("--out", required=True, metavar="DIR", help="eval directory (samples.jsonl, summary.json, report.html, caches)")
+    p.add_argument("--set", dest="evalset", default="beginnings", metavar="NAME", help="story beginnings: a shipped set or a file (JSONL, YAML, TXT)")
+    p.add_argument("--n-per-prompt", type=int, default=10, metavar="K", help="completions per beginning")
+    p.add_argument("--temperature", type=float, default=1.0, metavar="T", help="sampling temperature; 0 = greedy")
+    p.add_argument("--top-k", type=int, default=None, metavar="K", help="sample from the K most likely tokens only (default: off)")
+    p.add_argument("--top-p", type=float, default=None, metavar="P", help="nucleus sampling: the most likely tokens that make up probability P (default: off)")
+    p.add_argument("--max-new-tokens", type=int, default=256, metavar="N", help="new tokens per completion at most (fewer where the context ends first)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the sampling")
+    p.add_argument("--batch-size", type=int, default=32, metavar="B", help="completions generated at once")
     p.add_argument("--probes", default="probes", help="probe set, or 'none'")
     p.add_argument("--instruct", default=None, help="Instruct set for Instruct models, e.g. instruct_eval")
     p.add_argument("--data", default=None, help="prepared data directory: adds validation loss and bits per byte")
@@ -775,9 +776,9 @@ def cli_eval(p: argparse.ArgumentParser):
     g.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the key ('none': no key)")
     g.add_argument("--judge-prompt", default="story", help="story judge prompt, name or name@version")
     g.add_argument("--judge-prompts-file", default=None, help="JSON file with your own judge prompts")
-    g.add_argument("--judge-mode", choices=MODES, default="auto", help="structured output, strict text, or auto (default)")
-    g.add_argument("--judge-cache", default=None, help="verdict cache (default DIR/judge_cache.sqlite)")
-    g.add_argument("--max-concurrency", type=int, default=16)
+    g.add_argument("--judge-mode", choices=MODES, default="auto", help="json_schema (structured output), text (strict text), or auto (json_schema where the server accepts it)")
+    g.add_argument("--judge-cache", default=None, help="verdict cache (default: DIR/judge_cache.sqlite)")
+    g.add_argument("--max-concurrency", type=int, default=16, metavar="N", help="judge requests in flight at once")
     g.add_argument("--budget-usd", type=float, default=None, help="stop judging before spending more")
     def run(args):
         from tinystories_nb.core import get_secret

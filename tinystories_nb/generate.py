@@ -10,7 +10,7 @@ import asyncio, collections, contextlib, dataclasses, functools, itertools, json
 from pathlib import Path
 from typing import Iterable, Iterator
 from .core import (Config, TinyStoriesError, atomic_write, canonical_json, logger, need_dir, progress, replace_if_changed,
-                                 sample_path, write_json)
+                                 write_json)
 from .llm import BudgetExceeded, ChatResult, LLMClient, LLMError
 from . import data
 from .data import Story, read_stories
@@ -22,7 +22,7 @@ __all__ = ['STATUSES', 'IDENTITY', 'EXPORTS', 'JobStore', 'add', 'claim', 'finis
            'GenerateConfig', 'check_identity', 'spec_of', 'story_of', 'stories', 'needs_summary', 'set_summaries',
            'record_batch', 'open_batches', 'rows_by_id', 'JobReport', 'generate', 'export', 'write_outputs',
            'instruct_records', 'fake_teacher', 'cli_generate', 'words_of', 'distinct_n', 'openings', 'corpus_stats',
-           'compare_stats', 'real_sample', 'plot_lengths', 'plot_coverage', 'highlight', 'StoryBrowser']
+           'compare_stats', 'plot_lengths', 'plot_coverage', 'same_word', 'highlight', 'StoryBrowser']
 
 # %% ../nbs/14_generate.ipynb #b928f62c
 STATUSES = ("pending", "in_flight", "done", "invalid", "failed")
@@ -580,17 +580,17 @@ def fake_teacher(specs: Iterable, seed: int = 0):
 def cli_generate(p):
     p.add_argument("--teacher", choices=["offline", "openai"], default="offline",
                    help="offline: procedural stories, no network; openai: any OpenAI-compatible server")
-    p.add_argument("--n", type=int, required=True, help="number of prompts (stories) in the job")
-    p.add_argument("--out", required=True, help="job directory: jobs.sqlite, stories.jsonl, generate.json")
-    p.add_argument("--model", default="gpt-4o-mini", help="teacher model name (openai teacher)")
-    p.add_argument("--base-url", default=None, help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1")
-    p.add_argument("--concurrency", type=int, default=16, help="requests in flight at once")
+    p.add_argument("--n", type=int, required=True, metavar="N", help="number of prompts in the job (one story each)")
+    p.add_argument("--out", required=True, metavar="DIR", help="job directory: jobs.sqlite, stories.jsonl, generate.json")
+    p.add_argument("--model", default="gpt-4o-mini", metavar="NAME", help="teacher model name (openai teacher)")
+    p.add_argument("--base-url", default=None, metavar="URL", help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1 (unset: api.openai.com)")
+    p.add_argument("--concurrency", type=int, default=16, metavar="N", help="requests in flight at once (openai teacher)")
     p.add_argument("--batch-api", action="store_true", help="use the Batch API (half price, results within 24 h)")
     p.add_argument("--instruct", action="store_true", help="also write instruct.txt in TinyStoriesInstruct format")
-    p.add_argument("--budget-usd", type=float, default=None, help="stop cleanly once the job has spent this much")
-    p.add_argument("--seed", type=int, default=0, help="seed of the prompt sampler (and the offline teacher)")
+    p.add_argument("--budget-usd", type=float, default=None, metavar="USD", help="stop cleanly once the job has spent this many US dollars, across reruns (unset: no limit)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the prompt sampler (and the offline teacher)")
     p.add_argument("--no-summaries", action="store_true", help="skip the per-story summaries")
-    p.add_argument("--poll-s", type=float, default=30.0, help="Batch API polling interval in seconds")
+    p.add_argument("--poll-s", type=float, default=30.0, metavar="SECONDS", help="Batch API polling interval in seconds")
     def run(args):
         key_env = "OPENAI_API_KEY"
         if args.teacher == "openai" and args.base_url and not os.environ.get(key_env): key_env = None
@@ -651,10 +651,6 @@ def compare_stats(corpora: dict[str, list[Story]], n: int | None = None) -> "pd.
         cols[name] = {k: v for k, v in s.items() if isinstance(v, (int, float))}
     return pd.DataFrame(cols)
 
-def real_sample(n: int | None = None) -> list[Story]:
-    "The published TinyStories validation sample (`core.sample_path()`), first `n` stories."
-    return list(itertools.islice(read_stories(sample_path()), n))
-
 # %% ../nbs/14_generate.ipynb #0e6f40c6
 def plot_lengths(corpora: dict[str, list[Story]], ax=None, bins: int = 40):
     "Overlaid histograms (density) of story lengths in words, one per corpus."
@@ -680,20 +676,56 @@ def plot_coverage(stories: list[Story], axes=None):
     return axes[0].figure
 
 # %% ../nbs/14_generate.ipynb #0ae57139
+_IRREGULAR_ADJECTIVES = {"good": ("better", "best"), "bad": ("worse", "worst"), "far": ("farther", "farthest", "further", "furthest")}
+
+def _adjective_forms(a: str) -> tuple[str, ...]:
+    "Comparative, superlative and adverb of adjective `a` by rule (bigger, happiest, sadly), irregular ones from a table."
+    from tinystories_nb.vocab import _cons_y, _doubles
+    if a in _IRREGULAR_ADJECTIVES: return _IRREGULAR_ADJECTIVES[a]
+    if _cons_y(a): return (a[:-1] + "ier", a[:-1] + "iest", a[:-1] + "ily")
+    if a.endswith("e"): return (a + "r", a + "st", a + "ly")
+    s = a + a[-1] if _doubles(a) else a
+    return (s + "er", s + "est", a + "ly")
+
+@functools.lru_cache(maxsize=4096)
+def _word_forms(word: str) -> tuple[str, ...] | None:
+    "Every form of `word` the package vocabulary knows (forget → forgot, mouse → mice), or None if it is not in it."
+    from tinystories_nb.vocab import IRREGULAR_PLURALS, IRREGULAR_VERBS
+    w, v = word.strip().lower(), _vocab()
+    if w not in v: return None
+    forms = list(v.forms(w))
+    if v.get(w, "verb") and w in IRREGULAR_VERBS: forms += [f for alts in IRREGULAR_VERBS[w] for f in alts]   # dove and dived
+    if v.get(w, "noun") and w in IRREGULAR_PLURALS: forms += IRREGULAR_PLURALS[w]                              # fish and fishes
+    if v.get(w, "adjective"): forms += _adjective_forms(w)
+    return tuple(dict.fromkeys(forms))
+
+@functools.lru_cache(maxsize=4096)
 def _forms_pattern(word: str) -> str:
-    "A regex for `word` and its usual inflections (-s, -es, -ed, -ing, -er, -est, -ly, doubled consonants, y→i, e dropped)."
+    """A regex for `word` in any form: every form the package vocabulary knows, irregular ones included; for words
+    not in it, the usual suffixes (-s, -es, -ed, -ing, -er, -est, -ly, doubled consonants, y→i, e dropped)."""
+    forms = _word_forms(word)
+    if forms: return r"\b(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + r")\b"
     w = re.escape(word.lower())
     stems = {w}
     if len(word) > 3 and word[-1] in "ey": stems.add(re.escape(word.lower()[:-1]) + ("i" if word[-1] == "y" else ""))
     return r"\b(?:" + "|".join(sorted(stems, key=len, reverse=True)) + r")[a-z]{0,4}\b"
 
+def same_word(form: str, word: str) -> bool:
+    "Is `form` a form of `word` (or, when `form` is a vocabulary word, `word` a form of it)? forgot ~ forget, mice ~ mouse."
+    form, word = form.strip().lower(), word.strip().lower()
+    if form == word or re.fullmatch(_forms_pattern(word), form, re.IGNORECASE): return True
+    return word in (_word_forms(form) or ())
+
 def highlight(text: str, words: Iterable[str]) -> str:
     "HTML of `text` with each of `words` (in any inflection) wrapped in <mark>."
     import html
-    out = html.escape(text)
-    for w in words or []:
-        out = re.sub(_forms_pattern(w), lambda m: f"<mark>{m.group(0)}</mark>", out, flags=re.IGNORECASE)
-    return out.replace("\n", "<br>")
+    spans = sorted((m.start(), -m.end()) for w in (words or []) for m in re.finditer(_forms_pattern(w), text, re.IGNORECASE))
+    out, pos = [], 0
+    for a, neg_b in spans:             # matched on the text itself, then escaped: entities like &#x27; are never matched
+        if a < pos: continue           # inside a form already marked
+        out += [html.escape(text[pos:a]), "<mark>", html.escape(text[a:-neg_b]), "</mark>"]; pos = -neg_b
+    out.append(html.escape(text[pos:]))
+    return "".join(out).replace("\n", "<br>")
 
 class StoryBrowser:
     "Browse stories with their prompt, words and features; filter by word or feature; required words highlighted."
@@ -712,12 +744,12 @@ class StoryBrowser:
         self.show(0)
 
     def filter(self, word: str | None = None, feature: str | None = None):
-        "Keep stories whose required words include `word` and whose features include `feature`."
+        "Keep stories whose required words include `word` (in any form: forgot finds forget) and whose features include `feature`."
         if word is not None: self.word.value = word               # triggers filter() again through observe
         if feature is not None: self.feature.value = feature
         w, f = self.word.value.strip().lower(), self.feature.value
         self.matches = [i for i, s in enumerate(self.stories)
-                        if (not w or w in [x.lower() for x in (s.words or [])]) and (f == "(any)" or f in (s.features or []))]
+                        if (not w or any(same_word(w, x) for x in (s.words or []))) and (f == "(any)" or f in (s.features or []))]
         self.show(0)
 
     def show(self, i: int):

@@ -287,12 +287,14 @@ class NeuronBrowser:
         if ranking is not None:
             opts += [(f"{i + 1}. n{n} (d={d:.2f})", int(n)) for i, (n, d) in enumerate(ranking.effect_size.head(n_ranked).items())]
         self.ranked = W.Dropdown(options=opts, value=-1, description="ranked", disabled=ranking is None)
+        self._listed = {v for _, v in opts if v >= 0}         # neurons the dropdown can show
+        self._syncing = False
         self.n_contexts = W.IntSlider(value=min(n_contexts, tc.k), min=1, max=tc.k, description="contexts")
         self.prev_button, self.next_button = W.Button(description="◀", layout=W.Layout(width="3em")), W.Button(description="▶", layout=W.Layout(width="3em"))
         self.info, self.view = W.HTML(), W.HTML()
         self.neuron.observe(lambda _: self._render(), "value")
         self.n_contexts.observe(lambda _: self._render(), "value")
-        self.ranked.observe(lambda ch: ch["new"] >= 0 and self.show(ch["new"]), "value")
+        self.ranked.observe(self._picked, "value")
         self.prev_button.on_click(lambda _: self.prev()); self.next_button.on_click(lambda _: self.next())
         self.panel = W.VBox([W.HBox([self.neuron, self.prev_button, self.next_button, self.ranked, self.n_contexts]), self.info, self.view])
         self._render()
@@ -304,7 +306,8 @@ class NeuronBrowser:
         ok = np.isfinite(self.tc.values[n, :m])
         tokens = [p for i in self.tc.center_ids[n, :m][ok] for p in context_pieces(self.tok, [i])]
         rank = self.order.index(n) + 1 if self.ranking is not None else None
-        return dict(neuron=n, n_contexts=m, rank=rank, tokens=tokens, values=[round(float(v), 4) for v in self.tc.values[n, :m][ok]],
+        picked = self.ranked.value if self.ranked.value >= 0 else None
+        return dict(neuron=n, n_contexts=m, rank=rank, picked=picked, tokens=tokens, values=[round(float(v), 4) for v in self.tc.values[n, :m][ok]],
                     effect_size=float(self.ranking.effect_size[n]) if self.ranking is not None else None)
 
     def show(self, neuron: int):
@@ -328,7 +331,14 @@ class NeuronBrowser:
         if neuron is not None: self.show(neuron)
         return self
 
+    def _picked(self, change):
+        "The ranked dropdown was changed by the user: show that neuron (not when `_render` is syncing it)."
+        if not self._syncing and change["new"] >= 0: self.show(change["new"])
+
     def _render(self):
+        self._syncing = True        # keep the dropdown on the shown neuron, or on "(pick)" when it is not listed
+        try: self.ranked.value = self.neuron.value if self.neuron.value in self._listed else -1
+        finally: self._syncing = False
         s = self.state
         extra = f", rank {s['rank']} of {len(self.order)}, effect size {s['effect_size']:.2f}" if self.ranking is not None else ""
         self.info.value = f"purity {self.tc.purity()[s['neuron']]:.2f}{extra}"

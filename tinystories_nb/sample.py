@@ -12,7 +12,7 @@ from .core import TinyStoriesError, autocast, logger, pick_dtype, progress
 from .model import GPT, Decoder
 
 # %% auto #0
-__all__ = ['EOT', 'draw', 'sample_next', 'generate_ids', 'generate', 'SamplerWidget', 'cli_sample']
+__all__ = ['EOT', 'draw', 'sample_next', 'generate_ids', 'decode_complete', 'generate', 'SamplerWidget', 'cli_sample']
 
 # %% ../nbs/08_sample.ipynb #328c27ae
 def draw(probs, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -36,20 +36,24 @@ def sample_next(logits, temperature: float = 1.0, top_k: int | None = None, top_
 
 # %% ../nbs/08_sample.ipynb #58de3466
 @torch.inference_mode()
-def generate_ids(model: GPT, prompts: list[list[int]], max_new_tokens: int = 256, temperature: float = 1.0,
+def generate_ids(model: GPT, prompts: list[list[int]], max_new_tokens: int | None = None, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
                  eot_id: int | None = None, on_token=None, dtype: str | None = None) -> list[list[int]]:
-    "Continue each prompt (a list of token ids); return the new ids of each row, without the final EOT."
+    "Continue each prompt (a list of token ids); return the new ids of each row, without the final EOT. `max_new_tokens`: None = fill the context."
     if not prompts: return []
     if any(len(p) == 0 for p in prompts): raise TinyStoriesError("generate_ids: empty prompt", hint="give at least one token (e.g. <|endoftext|>)")
     if temperature < 0: raise TinyStoriesError(f"temperature must be >= 0, got {temperature}")
     if top_k is not None and top_k < 0: raise TinyStoriesError(f"top_k must be >= 0, got {top_k}")
     if top_p is not None and not 0 < top_p <= 1: raise TinyStoriesError(f"top_p must be in (0, 1], got {top_p}")
-    B, T = len(prompts), max(len(p) for p in prompts)
+    B, T, block = len(prompts), max(len(p) for p in prompts), model.cfg.block_size
+    if max_new_tokens is None:                                                          # as many as fit after the prompt
+        max_new_tokens = block - T
+        if max_new_tokens < 1:
+            raise TinyStoriesError(f"the prompt ({T} tokens) fills the model's context ({block}): no room for new tokens", hint="shorten the prompt")
     if max_new_tokens < 1: return [[] for _ in prompts]
-    if T + max_new_tokens > model.cfg.block_size:
-        raise TinyStoriesError(f"prompt ({T} tokens) + max_new_tokens ({max_new_tokens}) exceed the model's context ({model.cfg.block_size})",
-                               hint="shorten the prompt or lower max_new_tokens")
+    if T + max_new_tokens > block:
+        raise TinyStoriesError(f"prompt ({T} tokens) + max_new_tokens ({max_new_tokens}) exceed the model's context ({block})",
+                               hint=f"shorten the prompt, or ask for at most {max(block - T, 0)} new tokens (leave max_new_tokens out to fill the context)")
     device = model.wte.weight.device
     dtype = dtype or ("fp32" if device.type == "cpu" else pick_dtype(device.type))   # bf16 costs more than it saves at CPU batch sizes
     gen = torch.Generator(device=device)
@@ -89,27 +93,28 @@ def generate_ids(model: GPT, prompts: list[list[int]], max_new_tokens: int = 256
 # %% ../nbs/08_sample.ipynb #cb5e8846
 EOT = "<|endoftext|>"
 
+def decode_complete(tok, ids: list[int]) -> str:
+    "The text of `ids` up to its last whole character: the bytes of a character cut off at the end are left out, not shown as U+FFFD."
+    # a byte-level BPE decodes an unfinished UTF-8 sequence at the end to U+FFFD; the text before it is final, and a
+    # later token either completes the character or shows the bytes were invalid (then "\ufffd" appears mid-text)
+    return tok.decode(ids).rstrip("\ufffd")
+
 class _Streamer:
-    "Turns token ids into text pieces per row, emitting only text that decodes to whole characters."
+    "Turns token ids into text pieces per row; the text of a row only grows, one whole character or more at a time."
     def __init__(self, tok, callback, rows: list[tuple[int, int]]):
         self.tok, self.callback, self.rows = tok, callback, rows
         self.ids, self.sent = {}, {}
     def __call__(self, b: int, token_id: int):
         ids = self.ids.setdefault(b, []); ids.append(token_id)
-        text = self.tok.decode(ids)
-        if text.endswith("\ufffd"): return              # an incomplete UTF-8 sequence: wait for the next token
-        piece, self.sent[b] = text[len(self.sent.get(b, "")):], text
-        if piece: self.callback(*self.rows[b], piece)
-    def flush(self):
-        "Emit what is left of each row (text that ended mid-character), so the pieces add up to the final text."
-        for b, ids in self.ids.items():
-            text = self.tok.decode(ids)
-            if len(text) > len(self.sent.get(b, "")): self.callback(*self.rows[b], text[len(self.sent.get(b, "")):])
+        text, sent = decode_complete(self.tok, ids), self.sent.get(b, "")
+        if len(text) > len(sent):
+            self.sent[b] = text
+            self.callback(*self.rows[b], text[len(sent):])
 
-def generate(model: GPT, tok, prompts: list[str] | str, n: int = 1, max_new_tokens: int = 256, temperature: float = 1.0,
+def generate(model: GPT, tok, prompts: list[str] | str, n: int = 1, max_new_tokens: int | None = None, temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, seed: int | None = None, stop_at_eot: bool = True,
              start_with_eot: bool = True, batch_size: int = 32, on_text=None, dtype: str | None = None) -> list[list[str]]:
-    "`n` completions of each prompt (new text only): a list per prompt."
+    "`n` completions of each prompt (new text only): a list per prompt. `max_new_tokens`: None = fill the context after the prompt."
     if isinstance(prompts, str): prompts = [prompts]
     if n < 1: raise TinyStoriesError(f"n must be at least 1, got {n}")
     eot_id = tok.token_to_id(EOT)
@@ -121,6 +126,8 @@ def generate(model: GPT, tok, prompts: list[str] | str, n: int = 1, max_new_toke
         if start_with_eot and eot_id is not None: ids = [eot_id] + ids
         if not ids: raise TinyStoriesError("empty prompt and the tokenizer has no <|endoftext|> to start from", hint="give a prompt")
         encoded.append(ids)
+    longest, block = max(map(len, encoded)), model.cfg.block_size
+    if max_new_tokens is None and longest < block: max_new_tokens = block - longest   # the same in every batch
     rows = [(i, j) for i in range(len(prompts)) for j in range(n)]
     out = [[None] * n for _ in prompts]
     batches = [rows[s:s + batch_size] for s in range(0, len(rows), batch_size)]
@@ -129,11 +136,10 @@ def generate(model: GPT, tok, prompts: list[str] | str, n: int = 1, max_new_toke
         ids = generate_ids(model, [encoded[i] for i, _ in batch], max_new_tokens, temperature, top_k, top_p,
                            seed=None if seed is None else seed + k, eot_id=eot_id if stop_at_eot else None,
                            on_token=stream, dtype=dtype)
-        if stream is not None: stream.flush()
-        for (i, j), r in zip(batch, ids): out[i][j] = tok.decode(r)
+        for (i, j), r in zip(batch, ids): out[i][j] = decode_complete(tok, r)     # what the stream showed
     return out
 
-# %% ../nbs/08_sample.ipynb #90d07144
+# %% ../nbs/08_sample.ipynb #31cc6dd9
 def _load_any(path, device: str = "cpu"):
     "(model, tok) from a run directory, a checkpoint directory or a Hugging Face model directory."
     from tinystories_nb.checkpoint import load_model
@@ -143,22 +149,40 @@ def _load_any(path, device: str = "cpu"):
 
 class SamplerWidget:
     "Prompt box, sampling sliders, model picker and streamed output; `.state` and `.run()` for scripts and tests."
-    def __init__(self, models: dict, prompt: str = "Once upon a time", max_new_tokens: int = 200, device: str = "cpu"):
+    label_width = "8em"   # room for the longest description ("temperature") in the default font
+
+    def __init__(self, models: dict, prompt: str = "Once upon a time", max_new_tokens: int | None = None, device: str = "cpu"):
         import ipywidgets as W
         if not models: raise TinyStoriesError("SamplerWidget needs at least one model")
         self.models, self.device, self._loaded = dict(models), device, {}
-        self.prompt = W.Textarea(value=prompt, description="prompt", layout=W.Layout(width="100%"))
-        self.model = W.Dropdown(options=list(self.models), description="model")
-        self.temperature = W.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.05, description="temperature")
-        self.top_k = W.IntSlider(value=0, min=0, max=200, description="top-k")
-        self.top_p = W.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p")
-        self.max_new_tokens = W.IntSlider(value=max_new_tokens, min=1, max=1024, description="length")
-        self.seed = W.IntText(value=0, description="seed")
-        self.output = W.Textarea(value="", description="story", layout=W.Layout(width="100%", height="12em"))
+        kw = lambda **k: dict(style={"description_width": self.label_width}, **k)
+        self.prompt = W.Textarea(value=prompt, description="prompt", **kw(layout=W.Layout(width="100%")))
+        self.model = W.Dropdown(options=list(self.models), description="model", **kw())
+        self.temperature = W.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.05, description="temperature", **kw())
+        self.top_k = W.IntSlider(value=0, min=0, max=200, description="top-k", **kw())
+        self.top_p = W.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p", **kw())
+        self.max_new_tokens = W.IntSlider(value=1, min=1, max=1, description="length", **kw())
+        self.seed = W.IntText(value=0, description="seed", **kw())
+        self.output = W.Textarea(value="", description="story", **kw(layout=W.Layout(width="100%", height="12em")))
         self.button = W.Button(description="Generate", button_style="primary")
-        self.button.on_click(lambda _: self.run())
+        self.button.on_click(lambda _: self._click())
         self.panel = W.VBox([self.prompt, W.HBox([self.model, self.seed, self.button]),
                              W.HBox([self.temperature, self.top_k]), W.HBox([self.top_p, self.max_new_tokens]), self.output])
+        self._fit_length(max_new_tokens)
+        self.model.observe(lambda change: self._fit_length(), names="value")
+
+    @property
+    def controls(self) -> list:
+        "The controls with a description label."
+        return [self.prompt, self.model, self.temperature, self.top_k, self.top_p, self.max_new_tokens, self.seed, self.output]
+
+    def _fit_length(self, value: int | None = None):
+        "Let the length slider reach the chosen model's context; `value` None keeps the current length (or all, if it was all)."
+        block, s = self._get_model(self.model.value)[0].cfg.block_size, self.max_new_tokens
+        if value is None: value = block if s.value == s.max else s.value
+        if block > s.max: s.max = block
+        s.value = min(value, block)
+        s.max = block
 
     @property
     def state(self) -> dict:
@@ -187,28 +211,34 @@ class SamplerWidget:
         self.output.value = s["prompt"]
         self.button.disabled = True
         try:
-            max_new = min(s["max_new_tokens"], model.cfg.block_size - len(tok.encode(s["prompt"]).ids) - 1)
+            fits = model.cfg.block_size - len(tok.encode(s["prompt"]).ids) - (tok.token_to_id(EOT) is not None)
+            max_new = s["max_new_tokens"] if s["max_new_tokens"] < fits else None        # None: all that fits after the prompt
             def on_text(i, j, piece): self.output.value += piece
-            generate(model, tok, [s["prompt"]], max_new_tokens=max(max_new, 1), temperature=s["temperature"],
+            generate(model, tok, [s["prompt"]], max_new_tokens=max_new, temperature=s["temperature"],
                      top_k=s["top_k"] or None, top_p=s["top_p"] if s["top_p"] < 1 else None, seed=s["seed"], on_text=on_text)
         finally:
             self.button.disabled = False
         return self.output.value
 
+    def _click(self):
+        "The button: like `run`, with a user error (e.g. a prompt that fills the context) shown in the output box."
+        try: self.run()
+        except TinyStoriesError as e: self.output.value = f"error: {e}"
+
     def _ipython_display_(self):
         from IPython.display import display
         display(self.panel)
 
-# %% ../nbs/08_sample.ipynb #46016480
+# %% ../nbs/08_sample.ipynb #743c4007
 def cli_sample(p: argparse.ArgumentParser):
-    p.add_argument("--ckpt", required=True, help="run directory, checkpoint directory or Hugging Face model directory")
-    p.add_argument("--prompt", action="append", help="story beginning (repeat for several; default: 'Once upon a time')")
-    p.add_argument("-n", type=int, default=1, help="completions per prompt")
-    p.add_argument("--temperature", type=float, default=1.0, help="0 = greedy")
-    p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--top-p", type=float, default=None)
-    p.add_argument("--max-new-tokens", type=int, default=256)
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--ckpt", required=True, metavar="DIR", help="run directory, checkpoint directory or Hugging Face model directory")
+    p.add_argument("--prompt", action="append", metavar="TEXT", help="story beginning (repeat for several; default: 'Once upon a time')")
+    p.add_argument("-n", type=int, default=1, metavar="N", help="completions per prompt")
+    p.add_argument("--temperature", type=float, default=1.0, metavar="T", help="sampling temperature; 0 = greedy")
+    p.add_argument("--top-k", type=int, default=None, metavar="K", help="sample from the K most likely tokens only (default: off)")
+    p.add_argument("--top-p", type=float, default=None, metavar="P", help="nucleus sampling: the most likely tokens that make up probability P (default: off)")
+    p.add_argument("--max-new-tokens", type=int, default=None, metavar="N", help="new tokens per story at most (default: fill the model's context after the prompt)")
+    p.add_argument("--seed", type=int, default=None, help="random seed, for repeatable stories (default: a new one each run)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
     p.add_argument("--jsonl", action="store_true", help="print one JSON record per completion")
     def run(args):
@@ -222,11 +252,12 @@ def cli_sample(p: argparse.ArgumentParser):
                 for j, c in enumerate(completions):
                     print(json.dumps(dict(prompt=prompt, sample=j, completion=c, **settings), ensure_ascii=False))
             return 0
-        stream = len(prompts) * args.n == 1
-        if stream: print(prompts[0], end="", flush=True)
-        on_text = (lambda i, j, piece: print(piece, end="", flush=True)) if stream else None
-        outs = generate(model, tok, prompts, n=args.n, on_text=on_text, **settings)
-        if stream: print(); return 0
+        stream, shown = len(prompts) * args.n == 1, []
+        def on_text(i, j, piece):                   # the prompt goes out with the first piece: not before an error
+            if not shown: print(prompts[0], end=""); shown.append(True)
+            print(piece, end="", flush=True)
+        outs = generate(model, tok, prompts, n=args.n, on_text=on_text if stream else None, **settings)
+        if stream: print("" if shown else prompts[0]); return 0
         for prompt, completions in zip(prompts, outs):
             for j, c in enumerate(completions):
                 print(f"--- {prompt!r} #{j + 1}\n{prompt}{c}\n")

@@ -19,7 +19,8 @@ except ImportError: fcntl = None   # Windows, where sweeps cannot run anyway (ce
 __all__ = ['CELL_FORMAT', 'BUSY', 'SWEEP_FORMAT', 'LOWER_IS_BETTER', 'HEADLINE', 'SweepConfig', 'Cell', 'grid', 'shard_cells',
            'eval_settings', 'cell_spec', 'plan', 'run_cell', 'judge_key_env', 'make_judge', 'evaluate_checkpoint',
            'SweepResult', 'cell_state', 'prepare_sweep', 'run_sweep', 'cell_row', 'collect', 'lower_is_better',
-           'plot_heatmap', 'plot_heatmaps', 'plot_vs_params', 'plot_probes', 'save_plots', 'cli_sweep']
+           'fit_ticklabels', 'plot_heatmap', 'plot_heatmaps', 'plot_vs_params', 'plot_probes', 'layout_problems',
+           'save_plots', 'cli_sweep']
 
 # %% ../nbs/21_sweep.ipynb #4ec5ffa7
 _GRID_KEYS = ("n_layer", "n_embd", "n_head")
@@ -496,10 +497,38 @@ def _fmt(v) -> str:
     if v != v: return ""
     return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
 
+def _renderer(fig):
+    "The figure's renderer, where its canvas has one (Agg: notebooks' inline plots and saved files), else None."
+    try: return fig.canvas.get_renderer()
+    except AttributeError: return None
+
+def _overlap(a, b, pad: float = 0.0) -> bool:
+    "Do display boxes `a` and `b` overlap (by more than touching)?"
+    return a.x0 < b.x1 + pad and b.x0 < a.x1 + pad and a.y0 < b.y1 + pad and b.y0 < a.y1 + pad
+
+def _ticklabel_boxes(ax, axis: str, r) -> list:
+    labels = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
+    return [t.get_window_extent(r) for t in labels if t.get_visible() and t.get_text()]
+
+def fit_ticklabels(ax, axis: str = "x") -> bool:
+    "Make `ax`'s tick labels on `axis` not overlap: smaller, then turned upright (x), then smaller still; True if changed."
+    r = _renderer(ax.figure)
+    if r is None: return False
+    ax.figure.canvas.draw()                              # tick labels get their text and place at draw time
+    steps = [dict(fontsize=8), dict(fontsize=8, rotation=90 if axis == "x" else 0), dict(fontsize=6, rotation=90 if axis == "x" else 0)]
+    changed = False
+    for step in steps:
+        boxes = sorted(_ticklabel_boxes(ax, axis, r), key=lambda b: b.x0 if axis == "x" else b.y0)
+        if not any(_overlap(a, b, 1) for a, b in zip(boxes, boxes[1:])): break
+        ax.tick_params(axis=axis, labelsize=step["fontsize"], labelrotation=step["rotation"] if "rotation" in step else 0)
+        ax.figure.canvas.draw(); changed = True
+    return changed
+
 def plot_heatmap(df, metric: str = "val_bpb", n_head: int | None = None, ax=None, cmap: str = "viridis"):
     "Heatmap of `metric` over depth (rows) and width (columns), each cell annotated; returns the figure."
     import matplotlib.pyplot as plt
     t = _pivot(df, metric, n_head)
+    own = ax is None
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(1.1 * len(t.columns) + 2.2, 0.7 * len(t.index) + 1.6))
     v = t.to_numpy(dtype=float)
     im = ax.imshow(v, cmap=cmap + ("_r" if lower_is_better(metric) else ""), aspect="auto", origin="lower")
@@ -512,6 +541,7 @@ def plot_heatmap(df, metric: str = "val_bpb", n_head: int | None = None, ax=None
         dark = (x < mid) != lower_is_better(metric)    # the dark end of the colour map: white text
         ax.text(j, i, _fmt(x), ha="center", va="center", fontsize=8, color="white" if dark else "black")
     fig.colorbar(im, ax=ax, shrink=0.8)
+    if own: fig.tight_layout(); fit_ticklabels(ax) and fig.tight_layout()
     return fig
 
 def plot_heatmaps(df, metrics=None, n_head: int | None = None, ncols: int = 3):
@@ -520,47 +550,147 @@ def plot_heatmaps(df, metrics=None, n_head: int | None = None, ncols: int = 3):
     metrics = list(metrics or [m for m in HEADLINE if m in df.columns and df[m].notna().any()])
     if not metrics: raise TinyStoriesError("no metric to plot", hint="pass metrics=[...] with columns of the sweep table")
     ncols = min(ncols, len(metrics)); nrows = -(-len(metrics) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
+    n_w, n_l = df["n_embd"].nunique(), df["n_layer"].nunique()     # room for every width and depth
+    fig, axes = plt.subplots(nrows, ncols, figsize=((max(4.2, 0.5 * n_w + 2.2)) * ncols, max(3.2, 0.35 * n_l + 1.8) * nrows), squeeze=False)
     for ax, m in zip(axes.flat, metrics): plot_heatmap(df, m, n_head=n_head, ax=ax)
     for ax in axes.flat[len(metrics):]: ax.set_visible(False)
     fig.tight_layout()
+    if any([fit_ticklabels(ax) for ax in axes.flat[:len(metrics)]]): fig.tight_layout()
     return fig
 
 # %% ../nbs/21_sweep.ipynb #91988111
+def _place_labels(ax, xs, ys, texts, radii, fontsize: int = 7) -> list:
+    """Annotate point i (data coordinates `xs[i]`, `ys[i]`, marker radius `radii[i]` points) with `texts[i]`, at the first
+    spot around it that stays inside the axes and covers no marker and no label placed before (else the spot that
+    covers least, labels weighing more than markers). Call it once the axes' limits and position are final. Without
+    a renderer (a non-Agg canvas) every label goes up and to the right."""
+    from matplotlib.transforms import Bbox
+    fig, r = ax.figure, _renderer(ax.figure)
+    px = fig.dpi / 72
+    pts = ax.transData.transform(np.c_[np.asarray(xs, float), np.asarray(ys, float)]) if len(xs) else np.zeros((0, 2))
+    markers = [Bbox.from_extents(x - q * px, y - q * px, x + q * px, y + q * px) for (x, y), q in zip(pts, radii)]
+    inside = ax.get_window_extent(r) if r is not None else None
+    labels, anns = [], []
+    for x, y, text, q in zip(xs, ys, texts, radii):
+        d, best = q + 1.5, None
+        for f in (1, 2, 3, 4.5, 6.5):
+            for dx, dy in ((d, d), (d, -d), (-d, d), (-d, -d), (0, d + 2), (0, -d - 2), (d + 1, 0), (-d - 1, 0)):
+                dx, dy = dx * f, dy * f
+                ha, va = ("left" if dx > 0 else "right" if dx < 0 else "center"), ("bottom" if dy > 0 else "top" if dy < 0 else "center")
+                a = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=ha, va=va, fontsize=fontsize)
+                if r is None: best = (0, a); break
+                bb = a.get_window_extent(r)
+                out = not (inside.x0 <= bb.x0 and bb.x1 <= inside.x1 and inside.y0 <= bb.y0 and bb.y1 <= inside.y1)
+                cost = 1000 * out + 10 * sum(_overlap(bb, o, 1) for o in labels) + sum(_overlap(bb, o) for o in markers)
+                if best is None or cost < best[0]:
+                    if best is not None: best[1].remove()
+                    best = (cost, a)
+                else: a.remove()
+                if cost == 0: break
+            if best[0] == 0: break
+        if r is not None: labels.append(best[1].get_window_extent(r))
+        anns.append(best[1])
+    return anns
+
 def plot_vs_params(df, metric: str = "val_bpb", x: str = "non_embedding_params", ax=None):
-    "`metric` against parameter count `x` (log scale), one line per depth; returns the figure."
+    "`metric` against parameter count `x` (log scale), one line per depth, each point labelled with its width; returns the figure."
     import matplotlib.pyplot as plt
     for c in (metric, x):
         if c not in df.columns: raise TinyStoriesError(f"the sweep table has no column {c!r}", hint=f"columns: {', '.join(map(str, df.columns))}")
+    own = ax is None
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5.5, 3.8))
-    for L, g in df.sort_values(x).groupby("n_layer"):
-        ax.plot(g[x], g[metric], "o-", label=f"{L} layer{'s' if L > 1 else ''}")
-        for _, r in g.iterrows(): ax.annotate(str(r["n_embd"]), (r[x], r[metric]), textcoords="offset points", xytext=(3, 3), fontsize=7)
-    ax.set_xscale("log"); ax.set_xlabel(x.replace("_", " ") + " (labels: width)"); ax.set_ylabel(metric)
-    ax.set_title(f"{metric} vs {x.replace('_', ' ')}", fontsize=10); ax.legend(fontsize=8)
+    d = df.dropna(subset=[x, metric]).sort_values(["n_layer", x])
+    for L, g in d.groupby("n_layer"): ax.plot(g[x], g[metric], "o-", ms=5, label=f"{L} layer{'s' if L > 1 else ''}")
+    ax.set_xscale("log"); ax.margins(0.12, 0.15)
+    ax.set_xlabel(x.replace("_", " ") + " (labels: width)"); ax.set_ylabel(metric)
+    ax.set_title(f"{metric} vs {x.replace('_', ' ')}", fontsize=10)
+    if own: fig.tight_layout()
+    ax.set_xlim(ax.get_xlim()); ax.set_ylim(ax.get_ylim())          # freeze the limits: labels are placed in display space
+    _place_labels(ax, d[x].tolist(), d[metric].tolist(), [str(int(w)) for w in d["n_embd"]], [3.5] * len(d))
+    if len(d): ax.legend(fontsize=8)
     return fig
 
+def _dodge(x, y, step: float, tol: float, per_row: int = 4):
+    """Spread points that (nearly) coincide: side by side, `step` apart, centred on where they were (in rows of
+    `per_row`, `step` apart, for larger groups). Returns the new x and y and the groups (lists of indices, in order)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    groups: list[list[int]] = []
+    for i in range(len(x)):
+        g = next((g for g in groups if abs(x[i] - x[g[0]]) <= tol and abs(y[i] - y[g[0]]) <= tol), None)
+        if g is None: groups.append([i])
+        else: g.append(i)
+    nx, ny = x.copy(), y.copy()
+    for g in groups:
+        cols, rows = min(len(g), per_row), -(-len(g) // per_row)
+        for k, i in enumerate(g):
+            nx[i] = x[g[0]] + (k % cols - (cols - 1) / 2) * step
+            ny[i] = y[g[0]] + ((rows - 1) / 2 - k // cols) * step
+    return nx, ny, groups
+
 def plot_probes(df, x: str = "probe_context", y: str = "probe_factual", ax=None):
-    "Factual vs context-tracking probe accuracy per cell; solid arrows: deeper at a fixed width, dashed: wider at a fixed depth."
+    """Factual vs context-tracking probe accuracy per cell; solid arrows: deeper at a fixed width, dashed: wider at a fixed depth.
+    Cells with (nearly) the same accuracies are set side by side (in rows of 4 when there are more), so a marker may sit
+    up to a few hundredths off its value; labels are placed where they cover no marker and no other label, and a group
+    of more than 4 such cells gets one label listing them, a line per row of markers."""
     import matplotlib.pyplot as plt
     for c in (x, y):
         if c not in df.columns: raise TinyStoriesError(f"the sweep table has no column {c!r}", hint="evaluate the sweep with probes (eval.probes = \"probes\")")
+    own = ax is None
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 4.6))
-    d = df.dropna(subset=[x, y])
-    arrow = dict(arrowstyle="->", color="0.45", lw=1)
+    d = df.dropna(subset=[x, y]).sort_values(["n_layer", "n_embd"])
+    lo = min(d[x].min(), d[y].min(), 0) if len(d) else 0
+    hi = max(d[x].max(), d[y].max(), 1) if len(d) else 1
+    span, tol = hi - lo, 0.035 * (hi - lo)                                # closer than `tol`: side by side
+    big = max((len(g) for g in _dodge(d[x], d[y], 0, tol)[2]), default=1)
+    step = min(0.045 * span, 0.4 * span / max(min(big, 4) - 1, 1))        # a group's row spans at most 40% of the axis
+    px, py, groups = _dodge(d[x], d[y], step, tol)
+    pos = {name: (a, b) for name, a, b in zip(d.index, px, py)}
+    arrow = dict(arrowstyle="->", color="0.45", lw=1, shrinkA=4, shrinkB=5)
     for keys, ls in ((["n_embd", "n_head"], "-"), (["n_layer", "n_head"], "--")):     # deeper, then wider
         along = "n_layer" if ls == "-" else "n_embd"
         for _, g in d.groupby(keys):
-            g = g.sort_values(along)
-            for (_, a), (_, b) in zip(g.iterrows(), g.iloc[1:].iterrows()):
-                ax.annotate("", (b[x], b[y]), (a[x], a[y]), arrowprops={**arrow, "linestyle": ls})
-    sc = ax.scatter(d[x], d[y], c=np.log2(d["n_embd"]), s=30 + 25 * d["n_layer"], cmap="viridis", zorder=3)
-    for name, r in d.iterrows(): ax.annotate(f"{r['n_layer']}×{r['n_embd']}", (r[x], r[y]), textcoords="offset points", xytext=(4, -9), fontsize=7)
-    lo = min(d[x].min(), d[y].min(), 0) if len(d) else 0
-    ax.plot([lo, 1], [lo, 1], ":", color="0.7", lw=1)
+            names = g.sort_values(along).index
+            for a, b in zip(names, names[1:]): ax.annotate("", pos[b], pos[a], arrowprops={**arrow, "linestyle": ls})
+    sizes = 18 * (1 + np.log2(d["n_layer"].to_numpy(float)))              # marker area (points²) grows with depth
+    ax.scatter(px, py, c=np.log2(d["n_embd"].to_numpy(float)), s=sizes, cmap="viridis", zorder=3, edgecolors="white", linewidths=0.5)
+    ax.plot([lo, hi], [lo, hi], ":", color="0.7", lw=1)
+    pad = 0.1 * span                                                      # room for markers and labels at the edges
+    ax.set_xlim(min([lo, *px]) - pad, max([hi, *px]) + pad); ax.set_ylim(min([lo, *py]) - pad, max([hi, *py]) + pad)
     ax.set_xlabel(f"{x} (accuracy)"); ax.set_ylabel(f"{y} (accuracy)")
-    ax.set_title("probes: solid = deeper, dashed = wider; size = depth, colour = width", fontsize=9)
+    ax.set_title("probes: solid arrow = deeper, dashed = wider\nmarker size = depth, colour = width", fontsize=9)
+    if own: fig.tight_layout()
+    names = [f"{int(L)}×{int(D)}" for L, D in zip(d["n_layer"], d["n_embd"])]
+    radii = np.sqrt(sizes) / 2
+    lx, ly, lt, lr = [], [], [], []
+    for g in groups:
+        if len(g) <= 4: lx += [px[i] for i in g]; ly += [py[i] for i in g]; lt += [names[i] for i in g]; lr += [radii[i] for i in g]
+        else:                                                             # one label for the group: a line per row of markers
+            lines = [", ".join(names[i] for i in g[k:k + 4]) for k in range(0, len(g), 4)]
+            per_pt = ax.transData.transform([(step, 0)])[0][0] - ax.transData.transform([(0, 0)])[0][0]
+            lx.append(float(np.mean([px[i] for i in g]))); ly.append(float(np.mean([py[i] for i in g])))
+            lt.append("\n".join(lines)); lr.append(max(radii) + per_pt * 72 / fig.dpi * 2)
+    _place_labels(ax, lx, ly, lt, lr)
     return fig
+
+def layout_problems(fig) -> list[str]:
+    "What collides in `fig`: overlapping tick labels of an axis, markers outside their axes, texts overlapping each other."
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    px, out = fig.dpi / 72, []
+    for i, ax in enumerate(a for a in fig.axes if a.get_visible() and a.get_label() != "<colorbar>"):
+        for axis in "xy":
+            boxes = sorted(_ticklabel_boxes(ax, axis, r), key=lambda b: b.x0 if axis == "x" else b.y0)
+            out += [f"axes {i}: {axis} tick labels overlap" for a, b in zip(boxes, boxes[1:]) if _overlap(a, b)]
+        box = ax.get_window_extent(r)
+        for c in ax.collections:
+            if not hasattr(c, "get_offsets") or not len(c.get_offsets()) or not len(c.get_sizes()): continue
+            rad = np.sqrt(np.broadcast_to(c.get_sizes(), (len(c.get_offsets()),))) / 2 * px
+            for (x, y), q in zip(c.get_offset_transform().transform(c.get_offsets()), rad):
+                if not (box.x0 <= x - q and x + q <= box.x1 and box.y0 <= y - q and y + q <= box.y1): out.append(f"axes {i}: a marker at ({x:.0f}, {y:.0f}) px is outside")
+        texts = [t.get_window_extent(r) for t in ax.texts if t.get_visible() and t.get_text()]
+        out += [f"axes {i}: texts overlap" for j, a in enumerate(texts) for b in texts[j + 1:] if _overlap(a, b)]
+        out += [f"axes {i}: a text is outside" for t in texts if not (box.x0 <= t.x0 and t.x1 <= box.x1 and box.y0 <= t.y0 and t.y1 <= box.y1)]
+    return out
 
 # %% ../nbs/21_sweep.ipynb #0670a6c7
 def save_plots(df, out) -> list[Path]:
@@ -594,12 +724,12 @@ def _table_text(df) -> str:
     return df[cols].to_string(float_format=lambda v: f"{v:.3f}") if len(df) else "(no finished cells yet)"
 
 def cli_sweep(p: argparse.ArgumentParser):
-    p.add_argument("--config", metavar="FILE", help="SweepConfig as .toml/.json/.yaml (default: OUT/sweep.json from an earlier run)")
+    p.add_argument("--config", metavar="FILE", help="SweepConfig as .toml/.json/.yaml (unset: OUT/sweep.json from an earlier run)")
     p.add_argument("--out", required=True, metavar="SWEEP", help="sweep directory (runs/, results.csv, plots/)")
     p.add_argument("--data", metavar="DIR", help="prepared token shards (overrides the config's data)")
-    p.add_argument("--shard", type=int, default=0, metavar="I", help="run the cells whose index is I modulo --num-shards (default 0)")
-    p.add_argument("--num-shards", type=int, default=1, metavar="N", help="number of runners sharing the grid (default 1)")
-    p.add_argument("--device", help="device for training and evaluation (overrides train.device; CUDA_VISIBLE_DEVICES picks the GPU)")
+    p.add_argument("--shard", type=int, default=0, metavar="I", help="this runner's shard: run the cells whose index is I modulo --num-shards (0-based)")
+    p.add_argument("--num-shards", type=int, default=1, metavar="N", help="number of runners (processes, GPUs or machines) sharing the grid")
+    p.add_argument("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps, for training and evaluation (unset: the config's train.device; CUDA_VISIBLE_DEVICES picks the GPU)")
     p.add_argument("--no-eval", action="store_true", help="train only: validation loss and bits per byte, no eval runner")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--status", action="store_true", help="show the state of each cell of this shard and exit")

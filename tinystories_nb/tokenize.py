@@ -297,6 +297,32 @@ def _make_tokenizer(out: Path, inputs: list[dict], cfg: PrepareConfig, tokenizer
     info["vocab_size"], info["eot_id"] = tok.get_vocab_size(), tok.token_to_id(EOT)
     return info, tok
 
+# %% ../nbs/03_tokenize.ipynb #267996c9
+def _utf8_len(text: str) -> int: return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+class _InputProgress:
+    "Advance a bytes progress bar over inputs of (possibly unknown) sizes, ending at exactly its total."
+    def __init__(self, bar, sizes: list[int | None]):
+        self.bar, self.sizes, self.done, self.k = bar, sizes, [0] * len(sizes), 0
+    def _finish(self, upto: int):
+        "Count inputs before `upto` as fully read."
+        while self.k < min(upto, len(self.sizes)):
+            size = self.sizes[self.k]
+            if size is not None and size > self.done[self.k]: self.bar.update(size - self.done[self.k]); self.done[self.k] = size
+            self.k += 1
+    def add(self, k: int, nbytes: int):
+        "`nbytes` more of input `k` were read (inputs are read in order)."
+        self._finish(k)
+        size = self.sizes[k]
+        step = nbytes if size is None else max(0, min(nbytes, size - self.done[k]))
+        self.done[k] += step; self.bar.update(step)
+    def close(self):
+        "Every input was read: top up the bar, and make its total what was counted."
+        if getattr(self.bar, "disable", False): return
+        self._finish(len(self.sizes))
+        if self.bar.total != self.bar.n: self.bar.total = self.bar.n
+        self.bar.refresh()
+
 # %% ../nbs/03_tokenize.ipynb #678d4d8c
 def prepare(inputs, out, val=None, tokenizer=None, cfg: PrepareConfig | None = None, force: bool = False) -> "Prepared":
     "Clean `inputs`, train or load a tokenizer and write `out/{tokenizer.json,train.bin,val.bin,manifest.json}`."
@@ -327,14 +353,16 @@ def prepare(inputs, out, val=None, tokenizer=None, cfg: PrepareConfig | None = N
     tok_info, tok = _make_tokenizer(out, train_in, cfg, tokenizer, bool(val_in))
     enc_dtype = np.dtype(np.uint16 if tok.get_vocab_size() <= 1 << 16 else np.uint32)
     eot = np.array([tok_info["eot_id"]], enc_dtype).tobytes()
-    total = sum(i.get("size", 0) for i in val_in + train_in)
-    n_proc = cfg.n_proc or ((os.cpu_count() or 1) if total > 16e6 else 1)   # worker start-up costs more than small inputs take
     all_in = val_in + train_in                        # validation first, so overlaps can be taken out of train
+    sizes = [i.get("size") for i in all_in]
+    total = sum(s or 0 for s in sizes)
+    n_proc = cfg.n_proc or ((os.cpu_count() or 1) if total > 16e6 else 1)   # worker start-up costs more than small inputs take
     report, seen, val_keys = CleanReport(), set(), set()
     shards = {"train": _Shard(out/"train.bin", enc_dtype.itemsize), "val": _Shard(out/"val.bin", enc_dtype.itemsize)}
     counts = [0] * len(all_in)
     try:
-        with progress(total=total or None, desc="prepare", unit="B", unit_scale=True) as bar:
+        with progress(total=None if None in sizes else total, desc="prepare", unit="B", unit_scale=True) as bar:
+            read = _InputProgress(bar, sizes)
             for k, idx, chunk, (results, changes, examples) in _run_chunks(_chunks(all_in, cfg.format, instruct=cfg.instruct), tok, cfg, n_proc):
                 is_val = k < len(val_in)
                 label = Path(all_in[k]["path"]).name
@@ -358,7 +386,8 @@ def prepare(inputs, out, val=None, tokenizer=None, cfg: PrepareConfig | None = N
                     report.stories_out += 1
                     if no_end: report.flagged["no_sentence_end"] += 1
                 counts[k] += len(results)
-                bar.update(sum(len(c[0]) for c in chunk))
+                read.add(k, sum(_utf8_len(c[0]) + _utf8_len(c[2]) for c in chunk))
+            read.close()
         for name, sh in shards.items():
             if sh.stories == 0:
                 hint = "pass --val FILE or raise --val-fraction" if name == "val" else "check the inputs and the cleaning report"
@@ -447,18 +476,19 @@ def _summary_table(p: Prepared) -> str:
 def cli_prepare(p: argparse.ArgumentParser):
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="story files (.txt plain or Instruct, all_data .json, .jsonl, .parquet), hub-layout folders or hf://NAME[/FILE][:SPLIT]")
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory for tokenizer.json, train.bin, val.bin and manifest.json")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--val", action="append", metavar="INPUT", help="validation stories (repeatable); train stories also found here are removed")
-    g.add_argument("--val-fraction", type=float, metavar="F", help=f"validation share, chosen by text hash (default {PrepareConfig.val_fraction})")
-    p.add_argument("--vocab-size", type=int, default=DEFAULT_VOCAB_SIZE, metavar="N", help=f"BPE vocabulary to train (default {DEFAULT_VOCAB_SIZE})")
+    g.add_argument("--val-fraction", type=float, default=PrepareConfig.val_fraction, metavar="F",
+                   help="share of the stories (0 to 1) put in validation when no --val is given, chosen by a hash of each text")
+    p.add_argument("--vocab-size", type=int, default=DEFAULT_VOCAB_SIZE, metavar="N", help=f"tokens in the BPE vocabulary to train (at least {MIN_VOCAB_SIZE})")
     p.add_argument("--tokenizer", metavar="PATH", help="use this tokenizer.json instead of training one (e.g. GPT-Neo's)")
     p.add_argument("--top-k", type=int, metavar="K", help="with --tokenizer: keep only its K most frequent tokens on the data (the paper: 10000)")
-    p.add_argument("--format", choices=["text", "instruct", "all_data", "jsonl", "parquet", "hf"], help="input format (default: from each name)")
+    p.add_argument("--format", choices=["text", "instruct", "all_data", "jsonl", "parquet", "hf"], help="input format of every INPUT (unset: detected from each name)")
     p.add_argument("--drop-non-ascii", action="store_true", help="drop stories that still hold non-ASCII characters after normalising")
-    p.add_argument("--min-words", type=int, default=CleanConfig.min_words, metavar="N", help=f"shorter stories are fragments (default {CleanConfig.min_words})")
+    p.add_argument("--min-words", type=int, default=CleanConfig.min_words, metavar="N", help="stories with fewer words than this are dropped as fragments")
     p.add_argument("--keep-duplicates", action="store_true", help="do not remove exact duplicates")
-    p.add_argument("--n-proc", type=int, metavar="N", help="worker processes (default: all cores for large inputs)")
+    p.add_argument("--n-proc", type=int, metavar="N", help="worker processes (unset: all cores for inputs over 16 MB, else 1)")
     p.add_argument("--instruct", action="store_true", help="TinyStories-Instruct training: keep each story's instruction lines before it")
     p.add_argument("--force", action="store_true", help="redo the work even if DIR is up to date")
     def run(args):
@@ -466,7 +496,7 @@ def cli_prepare(p: argparse.ArgumentParser):
         clean = CleanConfig(non_ascii="drop" if args.drop_non_ascii else "keep", min_words=args.min_words, dedupe=not args.keep_duplicates)
         cfg = PrepareConfig(vocab_size=args.vocab_size, top_k=args.top_k, format=args.format, clean=clean, n_proc=args.n_proc,
                             instruct=args.instruct,
-                            val_fraction=PrepareConfig.val_fraction if args.val_fraction is None else args.val_fraction)
+                            val_fraction=args.val_fraction)
         t0 = time.time()
         p = prepare(args.inputs, args.out, val=args.val, tokenizer=args.tokenizer, cfg=cfg, force=args.force)
         if p.reused: print(f"{p.dir} is up to date (same inputs and settings): nothing to do")

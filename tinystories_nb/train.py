@@ -15,13 +15,13 @@ import torch.nn as nn
 from .core import (Config, TinyStoriesError, atomic_write, autocast, logger, need_dir, pick_device,
                                  pick_dtype, progress, read_json, set_seed, sha256_text, write_json)
 from .checkpoint import Checkpoints, restore_checkpoint, rng_state, set_rng_state
-from .model import GPT, preset
+from .model import GPT, PRESETS, preset
 
 # %% auto #0
 __all__ = ['TrainConfig', 'warmup_steps', 'lr_at', 'TokenArrays', 'as_data', 'Batches', 'Callback', 'read_metrics',
-           'MetricsLogger', 'CheckpointCallback', 'ProgressBar', 'plot_losses', 'LivePlot', 'EarlyStopping',
-           'default_callbacks', 'cpu_threads', 'dist_env', 'TrainResult', 'Trainer', 'train', 'flops_per_token', 'mfu',
-           'cli_train']
+           'MetricsLogger', 'CheckpointCallback', 'ProgressBar', 'plot_losses', 'notebook_display', 'LivePlot',
+           'EarlyStopping', 'default_callbacks', 'cpu_threads', 'dist_env', 'TrainResult', 'Trainer', 'train',
+           'flops_per_token', 'mfu', 'cli_train']
 
 # %% ../nbs/07_train.ipynb #6e35bf54
 @dataclass
@@ -248,35 +248,64 @@ def plot_losses(records: list[dict], ax=None, smooth: int = 10):
     if tr or va: ax.legend()
     return ax
 
+def notebook_display() -> bool:
+    "Is there a notebook (or other rich front end) to show figures in? Not in a plain script or a terminal IPython."
+    try: from IPython import get_ipython
+    except ImportError: return False
+    ip = get_ipython()
+    return ip is not None and "Terminal" not in type(ip).__name__
+
 class LivePlot(Callback):
-    "A loss plot in the notebook, one figure updated in place (at most every `every` seconds)."
+    """The loss plot of a run. In a notebook: one figure updated in place (at most every `every` seconds). Elsewhere
+    (a script): the final figure saved to `RUN/loss.png`. `display` None = find out (`notebook_display`)."""
     main_only = True
-    def __init__(self, every: float = 2.0): self.every, self.records, self.handle, self.draws = every, [], None, 0
+    placeholder = "waiting for the first losses…"
+    def __init__(self, every: float = 2.0, display: bool | None = None):
+        self.every, self.display, self.records, self.handle, self.draws, self.fig, self.saved = every, display, [], None, 0, None, None
+        self.live, self.out = False, None
 
     def on_fit_start(self, tr):
-        import matplotlib.pyplot as plt
         if tr.step and tr.out is not None and (tr.out/"metrics.jsonl").exists():   # resumed: show the history too
             self.records = [r for r in read_metrics(tr.out) if r.get("step", 0) <= tr.step]
-        self.fig, self.ax = plt.subplots(figsize=(6, 3.5))
-        with contextlib.suppress(ImportError):
-            from IPython import get_ipython
+        self.live = notebook_display() if self.display is None else self.display
+        if self.live:
+            import matplotlib.pyplot as plt
             from IPython.display import display
-            if get_ipython() is not None: self.handle = display(self.fig, display_id=True)
-        self.last = 0.0
+            self.fig, self.ax = plt.subplots(figsize=(6, 3.5))
+            if self.records: plot_losses(self.records, ax=self.ax)
+            else: self.ax.text(0.5, 0.5, self.placeholder, ha="center", va="center", color="0.5", transform=self.ax.transAxes)
+            self.handle = display(self.fig, display_id=True)                      # the one output the updates replace
+        elif tr.out is None:
+            logger.warning("plot=True, but there is no notebook to show the loss plot in and no run directory to save it to: "
+                           "no plot (pass out=RUN to get RUN/loss.png)")
+        else:
+            from matplotlib.figure import Figure                                  # no pyplot: no GUI backend, no window
+            self.fig = Figure(figsize=(6, 3.5)); self.ax = self.fig.subplots()
+        self.out, self.last = tr.out, 0.0
 
     def draw(self):
+        if self.fig is None: return
         self.ax.clear(); plot_losses(self.records, ax=self.ax)
         if self.handle is not None: self.handle.update(self.fig)
         self.last, self.draws = time.time(), self.draws + 1
 
     def on_step_end(self, tr, rec):
         self.records.append(rec)
-        if time.time() - self.last > self.every: self.draw()
-    def on_eval_end(self, tr, rec): self.records.append(rec); self.draw()
+        if self.live and time.time() - self.last > self.every: self.draw()   # a script draws once, at the end
+    def on_eval_end(self, tr, rec):
+        self.records.append(rec)
+        if self.live: self.draw()
     def on_fit_end(self, tr, error=None):
-        import matplotlib.pyplot as plt
-        if getattr(self, "fig", None) is None: return
-        self.draw(); plt.close(self.fig)   # closed, so the notebook does not show it a second time
+        if self.fig is None: return
+        self.draw()
+        if self.live:
+            import matplotlib.pyplot as plt
+            plt.close(self.fig)                     # closed, so the notebook does not show it a second time
+        else:
+            self.saved = self.out/"loss.png"
+            self.fig.savefig(self.saved, dpi=110, bbox_inches="tight")
+            logger.warning("no notebook to show the loss plot in: saved it to %s", self.saved)
+        self.fig = None
 
 class EarlyStopping(Callback):
     "Stop when the validation loss has not improved by `min_delta` for `patience` evaluations."
@@ -292,7 +321,7 @@ class EarlyStopping(Callback):
     def load_state_dict(self, d): self.best, self.bad = math.inf if d.get("best") is None else d["best"], d.get("bad", 0)
 
 def default_callbacks(cfg: TrainConfig, out=None, plot: bool = False) -> list[Callback]:
-    "Progress bar; with a run directory, metrics and checkpoints; early stopping if `cfg.patience`; a live plot if asked."
+    "Progress bar; with a run directory, metrics and checkpoints; early stopping if `cfg.patience`; a loss plot if asked."
     cbs: list[Callback] = [ProgressBar()]
     if out is not None:
         every = cfg.eval_every if cfg.ckpt_every is None else cfg.ckpt_every
@@ -598,22 +627,25 @@ def mfu(tokens_per_s: float, mcfg, peak_flops: float, seq_len: int | None = None
 
 # %% ../nbs/07_train.ipynb #f20b8130
 def cli_train(p: argparse.ArgumentParser):
+    d = lambda k: f"(default: {getattr(TrainConfig, k)})"          # TrainConfig's defaults; --config and --resume replace them
     p.add_argument("--data", metavar="DIR", help="prepared token shards (from `tinystories prepare --out DIR`)")
-    p.add_argument("--preset", help=f"model preset (default {TrainConfig.preset}; see tinystories_nb.model.PRESETS)")
+    p.add_argument("--preset", choices=list(PRESETS), metavar="NAME",
+                   help=f"model preset, one of: {', '.join(PRESETS)} {d('preset')}")
     p.add_argument("--out", required=True, metavar="RUN", help="run directory (config, metrics.jsonl, ckpt/)")
     p.add_argument("--config", metavar="FILE", help="TrainConfig settings as .json/.toml/.yaml; flags override them")
-    p.add_argument("--max-steps", type=int, metavar="N")
-    p.add_argument("--batch-size", type=int, metavar="B", help="sequences per micro-batch, per process")
-    p.add_argument("--grad-accum", type=int, metavar="G", help="micro-batches per optimizer step")
+    p.add_argument("--max-steps", type=int, metavar="N", help=f"optimizer steps {d('max_steps')}")
+    p.add_argument("--batch-size", type=int, metavar="B", help=f"sequences per micro-batch, per process {d('batch_size')}")
+    p.add_argument("--grad-accum", type=int, metavar="G", help=f"micro-batches per optimizer step {d('grad_accum')}")
     p.add_argument("--seq-len", type=int, metavar="T", help="training context (default: the model's block size)")
-    p.add_argument("--lr", type=float, metavar="LR", help="peak learning rate")
+    p.add_argument("--lr", type=float, metavar="LR", help=f"peak learning rate {d('lr')}")
     p.add_argument("--warmup-steps", type=int, metavar="N", help="linear warmup (default: 10%% of the steps, at most 1000)")
-    p.add_argument("--eval-every", type=int, metavar="N", help="steps between evaluations (0: never)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
-    p.add_argument("--dtype", choices=["auto", "bf16", "fp16", "fp32"])
-    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile the model")
-    p.add_argument("--resume", action="store_true", help="continue the run in RUN from its latest checkpoint")
+    p.add_argument("--eval-every", type=int, metavar="N", help=f"steps between evaluations, 0: never {d('eval_every')}")
+    p.add_argument("--seed", type=int, help=f"random seed of the weights and the data order {d('seed')}")
+    p.add_argument("--device", help=f"auto, cpu, cuda, cuda:N or mps {d('device')}")
+    p.add_argument("--dtype", choices=["auto", "bf16", "fp16", "fp32"],
+                   help=f"precision; auto: bf16 where the hardware has it, else fp32 {d('dtype')}")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None, help=f"torch.compile the model {d('compile')}")
+    p.add_argument("--resume", action="store_true", help="continue the run in RUN from its latest checkpoint (with its settings)")
     def run(args):
         saved = Path(args.out)/"config.json"
         run_info = read_json(saved, "run config") if args.resume and saved.exists() else None
