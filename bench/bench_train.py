@@ -8,8 +8,8 @@ shape and precision, side by side in one run, plus the compile-or-not question f
 Each configuration runs in its own process (fresh allocator, so peak memory is its own, and compile caches do
 not leak between rows). Throughput is from the median optimizer step (forward, backward, clipping, AdamW, batch
 assembly) after `--warmup` steps, best of `--rounds` interleaved runs; the first step, which pays for
-torch.compile, is reported separately. MFU is 6·N·tokens/s over this machine's measured matmul peak for the same
-dtype (N = weights in matmuls: non-embedding parameters plus the tied output head)."""
+torch.compile, is reported separately. MFU is `tinystories_nb.train.mfu` (tokens/s × `flops_per_token`: 6·N for the
+weights in matmuls plus 12·C·S for attention) over this machine's matmul peak in the same dtype (`train.matmul_peak`)."""
 import argparse, json, os, resource, subprocess, sys, tempfile, time
 
 def rss_mb() -> float:
@@ -18,23 +18,11 @@ def rss_mb() -> float:
 def peak_rss_mb() -> float: return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 def matmul_peak(dtype: str, threads: int, max_n: int = 2048, budget_s: float = 3.0) -> tuple[float, int]:
-    "Best FLOP/s of square matmuls in `dtype`, at the largest size up to `max_n` that fits the time budget."
+    "Best FLOP/s of square matmuls in `dtype` on `threads` CPU threads: the trainer's `matmul_peak`, measured afresh."
     import torch
+    from tinystories_nb.train import matmul_peak as peak
     torch.set_num_threads(threads)
-    dt = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
-    n = 256
-    while True:
-        a, b = torch.randn(n, n).to(dt), torch.randn(n, n).to(dt)
-        a @ b
-        t = time.perf_counter(); a @ b; el = time.perf_counter() - t
-        if n >= max_n or el * 8 > budget_s / 4: break      # the next size up would take 8x as long
-        n *= 2
-    best, spent = 0.0, 0.0
-    for _ in range(20):
-        t = time.perf_counter(); a @ b; el = time.perf_counter() - t
-        best, spent = max(best, 2 * n**3 / el), spent + el
-        if spent > budget_s: break
-    return best, n
+    return peak.__wrapped__("cpu", dtype, max_n, budget_s)     # not the cached value: the machine is shared
 
 # ---- one configuration, in a worker process ---------------------------------------------------------------
 def random_tokens(vocab: int, n: int = 1 << 20, seed: int = 0):
@@ -139,10 +127,10 @@ def main():
     peaks = {d: matmul_peak(d, a.threads, max_n=256 if a.smoke else 2048) for d in dtypes}
     peak_n, counts = {d: n for d, (_, n) in peaks.items()}, {d: 1 for d in dtypes}
     mcfg = preset(a.preset, vocab_size=a.vocab)
-    fpt = flops_per_token(mcfg)
+    fpt = flops_per_token(mcfg, a.seq_len)
     print(f"torch {torch.__version__}, {a.threads} threads, CPU bf16 native: {native_bf16}")
     print(f"model: preset {a.preset}, vocab {a.vocab}, T {a.seq_len}, batch {a.batch_size}; "
-          f"6N = {fpt / 1e6:.1f} MFLOP/token (N = {fpt / 6e6:.2f}M weights in matmuls)\n")
+          f"{fpt / 1e6:.1f} MFLOP/token (train.flops_per_token: 6N for the weights + 12·C·S for attention)\n")
 
     rows = []
     for d in dtypes:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
-from .core import TinyStoriesError, logger, need_dir, read_json, sha256_file, write_json
+from .core import TinyStoriesError, logger, need_dir, pick_device, read_json, sha256_file, write_json
 
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'step_dir_name', 'unwrap', 'rng_state', 'set_rng_state', 'optimizer_tensors', 'load_optimizer_tensors',
@@ -297,10 +297,11 @@ def _load_tokenizer(path: Path):
     try: return Tokenizer.from_file(str(path))
     except Exception as e: raise TinyStoriesError(f"tokenizer {path} could not be read: {str(e).splitlines()[0]}") from None
 
-def load_model(path, device: str = "cpu", model_cls=None, verify: bool = True):
+def load_model(path, device: str = "auto", model_cls=None, verify: bool = True):
     "`(model, tok, meta)` from a run directory (best, else latest), a step directory or a Hugging Face model directory."
     p = Path(path).expanduser()
     if not p.exists(): raise TinyStoriesError(f"checkpoint not found: {p}", hint="check the path")
+    device = pick_device(device)
     with contextlib.suppress(ImportError):
         from tinystories_nb.hf import import_hf, is_hf_model_dir
         if is_hf_model_dir(p) and not (p/"meta.json").exists():

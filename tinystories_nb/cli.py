@@ -96,3 +96,6 @@ def cli_docs(p: argparse.ArgumentParser):
         import subprocess
         return subprocess.run([sys.executable, str(tool), *args.args], cwd=root).returncode
     return run
+
+# %% ../nbs/23_cli.ipynb #e2e5c513
+if __name__ == "__main__" and "__file__" in globals(): sys.exit(main())

@@ -13,9 +13,9 @@ from typing import Any, Callable, Iterable
 # %% auto #0
 __all__ = ['logger', 'TinyStoriesError', 'need_file', 'need_dir', 'canonical_json', 'sha256_text', 'sha256_json', 'sha256_file',
            'atomic_write', 'replace_if_changed', 'write_json', 'read_json', 'Config', 'load_mapping', 'versioned',
-           'pick_version', 'read_json_list', 'load_versioned', 'set_seed', 'pick_device', 'cpu_has_bf16', 'pick_dtype',
-           'autocast', 'progress_enabled', 'progress', 'get_secret', 'redact', 'package_dir', 'package_data',
-           'repo_root', 'cache_dir', 'online']
+           'pick_version', 'read_json_list', 'load_versioned', 'set_seed', 'pick_device', 'Precision', 'cpu_has_bf16',
+           'cuda_has_bf16', 'precision', 'pick_dtype', 'autocast', 'progress_enabled', 'progress', 'get_secret',
+           'redact', 'package_dir', 'package_data', 'repo_root', 'cache_dir', 'online']
 
 # %% ../nbs/00_core.ipynb #2076d24c
 class TinyStoriesError(Exception):
@@ -204,16 +204,29 @@ def set_seed(seed: int):
     import numpy as np, torch
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
 
-def pick_device(device: str | None = None) -> str:
-    "`device` if given (validated), else 'cuda', 'mps' or 'cpu', whichever is available first."
+def _mps_available() -> bool:
     import torch
-    if device in (None, "", "auto"):
-        if torch.cuda.is_available(): return "cuda"
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(): return "mps"
-        return "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise TinyStoriesError(f"device {device!r} requested but CUDA is not available", hint="use --device cpu")
-    return device
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+def pick_device(device: str | None = None) -> str:
+    "`device` (auto, cpu, cuda, cuda:N or mps), checked against this machine; 'auto' is CUDA, else MPS, else the CPU."
+    import torch
+    d = str(device or "auto").strip().lower()
+    if d == "auto": return "cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu"
+    kind, _, idx = d.partition(":")
+    if kind not in ("cpu", "cuda", "mps") or (":" in d and not (kind == "cuda" and idx.isdigit())):
+        raise TinyStoriesError(f"unknown device {device!r}", hint="use auto, cpu, cuda, cuda:N or mps")
+    if kind == "cuda":
+        if not torch.cuda.is_available(): raise TinyStoriesError(f"device {device!r}: CUDA is not available here", hint="use --device cpu (or auto)")
+        if idx and int(idx) >= torch.cuda.device_count():
+            raise TinyStoriesError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)", hint="count from cuda:0")
+    if kind == "mps" and not _mps_available(): raise TinyStoriesError(f"device {device!r}: MPS is not available here", hint="use --device cpu (or auto)")
+    return d
+
+# %% ../nbs/00_core.ipynb #ff77571a
+class Precision(typing.NamedTuple):
+    dtype: str      # "bf16", "fp16" or "fp32"
+    reason: str     # why, in a few words, for the log and the run's config.json
 
 def cpu_has_bf16() -> bool:
     "Does this CPU run bf16 matmuls natively (AVX-512 bf16 or AMX)?"
@@ -221,16 +234,31 @@ def cpu_has_bf16() -> bool:
     try: return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except Exception: return False
 
-def pick_dtype(device: str, dtype: str | None = None) -> str:
-    "'bf16', 'fp16' or 'fp32': `dtype` if given and supported, else bf16 where native, else fp32."
+def cuda_has_bf16(device: str = "cuda") -> bool:
+    "Does this GPU run bf16 natively (not emulated)?"
+    import torch
+    try: return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    except TypeError: return torch.cuda.get_device_capability(device)[0] >= 8     # torch without the argument
+
+def precision(device: str, dtype: str | None = None) -> Precision:
+    "The autocast dtype for `device`: `dtype` if given, else bf16 where native, fp16 on older GPUs, fp32 elsewhere."
     import torch
     if dtype not in (None, "", "auto"):
-        if dtype not in ("bf16", "fp16", "fp32"): raise TinyStoriesError(f"unknown dtype {dtype!r}", hint="use bf16, fp16 or fp32")
-        return dtype
+        if dtype not in ("bf16", "fp16", "fp32"): raise TinyStoriesError(f"unknown dtype {dtype!r}", hint="use auto, bf16, fp16 or fp32")
+        return Precision(dtype, "as asked")
     kind = device.split(":")[0]
-    if kind == "cuda": return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if kind == "cpu": return "bf16" if cpu_has_bf16() else "fp32"
-    return "fp32"
+    if kind == "cuda":
+        name, cc = torch.cuda.get_device_name(device), ".".join(map(str, torch.cuda.get_device_capability(device)))
+        if cuda_has_bf16(device): return Precision("bf16", f"{name} (compute capability {cc}) runs bf16 natively")
+        return Precision("fp16", f"{name} (compute capability {cc}) only emulates bf16: fp16 with a gradient scaler")
+    if kind == "cpu":
+        if cpu_has_bf16(): return Precision("bf16", "this CPU runs bf16 natively (AVX-512 bf16 or AMX)")
+        return Precision("fp32", "this CPU has no native bf16 (emulated bf16 is slower than fp32)")
+    return Precision("fp32", f"fp32 on {kind}")
+
+def pick_dtype(device: str, dtype: str | None = None) -> str:
+    "'bf16', 'fp16' or 'fp32' for `device`: see `precision`."
+    return precision(device, dtype).dtype
 
 def autocast(device: str, dtype: str):
     "An autocast context for `dtype` on `device` (a no-op for fp32)."

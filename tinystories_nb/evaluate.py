@@ -300,7 +300,7 @@ def summarise(records: list[dict], resamples: int = 1000, seed: int = 0) -> tupl
 # %% ../nbs/18_evaluate.ipynb #cf85e16d
 SUMMARY_FORMAT = "tinystories_nb.eval/1"
 
-def evaluate(ckpt, out, cfg: EvalConfig | None = None, judge: Judge | None = None, device: str = "cpu",
+def evaluate(ckpt, out, cfg: EvalConfig | None = None, judge: Judge | None = None, device: str = "auto",
              label: str | None = None, data=None, rouge_index=None, vocab=None, report: bool = True, **overrides) -> dict:
     "Evaluate checkpoint `ckpt` into directory `out` (`report=False`: no report files); returns the summary (also in `out/summary.json`)."
     from tinystories_nb.checkpoint import load_model
@@ -768,7 +768,7 @@ def cli_eval(p: argparse.ArgumentParser):
     p.add_argument("--rouge-index", default=None, help="Rouge index of the training stories (metrics.RougeIndex)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
     p.add_argument("--label", default=None, help="the model's name in reports and comparisons")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    p.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else the CPU), cpu, cuda, cuda:N or mps")
     g = p.add_argument_group("LLM judge")
     g.add_argument("--judge", choices=("none", "openai"), default="none", help="openai: any OpenAI-compatible server")
     g.add_argument("--model", default=None, help="judge model, e.g. gpt-4o")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json, os, shutil, tempfile
 from pathlib import Path
 import torch
-from .core import TinyStoriesError, logger, need_dir, read_json
+from .core import TinyStoriesError, logger, need_dir, pick_device, read_json
 from .model import GPT, GPTConfig
 
 # %% auto #0
@@ -252,7 +252,7 @@ def is_hf_model_dir(path) -> bool:
     try: return p.is_file() and "model_type" in json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError): return False
 
-def import_hf(path, block_size: int | None = None, device: str = "cpu", tokenizer: bool = True):
+def import_hf(path, block_size: int | None = None, device: str = "auto", tokenizer: bool = True):
     "Load a local GPT-Neo, GPT-2 or Llama model directory as `(GPT, tokenizers.Tokenizer)` (tok is None if `tokenizer=False`)."
     d = need_dir(path, "Hugging Face model directory", create=False)
     if not d.is_dir(): raise TinyStoriesError(f"Hugging Face model directory not found: {d}", hint="download the model first, e.g. with huggingface-cli download")
@@ -268,7 +268,7 @@ def import_hf(path, block_size: int | None = None, device: str = "cpu", tokenize
             raise TinyStoriesError(f"{d}: weight {k} has shape {tuple(sd[k].shape)}, config.json implies {tuple(v.shape)}")
     model.load_state_dict(sd, strict=True)
     del sd
-    model.to(device)
+    model.to(pick_device(device))
     tok = load_hf_tokenizer(d) if tokenizer else None
     logger.info("imported %s (%s, %d parameters)", d, cfg.family, model.num_params(False))
     return model.eval(), tok

@@ -208,7 +208,7 @@ def val_metrics(model, data, eval_tokens: int | None = None, seq_len: int | None
     from tinystories_nb.core import autocast, pick_device
     from tinystories_nb.train import Batches, as_data
     data = as_data(data)
-    device = pick_device(device) if device else next(model.parameters()).device.type
+    device = pick_device(device) if device else str(next(model.parameters()).device)   # "cuda:1", not "cuda"
     T = seq_len or model.cfg.block_size
     if len(data.val) < T + 1:
         raise TinyStoriesError(f"the held-out split has {len(data.val):,} tokens, fewer than one window of {T + 1}", hint="use a smaller seq_len or more validation data")

@@ -11,6 +11,7 @@ from typing import NamedTuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.attention.flex_attention import BlockMask, create_block_mask, flex_attention
 from .core import Config, TinyStoriesError
 
 # %% auto #0
@@ -138,6 +139,8 @@ class CausalSelfAttention(nn.Module):
         if cache is not None: k, v = cache.update(self.layer, k, v, self.local)   # (B, nkv, T_cache, hd)
         if need_weights:
             y, att = self._attend_explicit(q, k, v, mask)
+        elif isinstance(mask, BlockMask):   # a local layer through FlexAttention: blocks outside the window are skipped
+            y, att = flex_attention(q, k, v, block_mask=mask, scale=self.scale, enable_gqa=nkv != nh), None
         else:
             att = None
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None and cache is None,
@@ -267,6 +270,7 @@ class GPT(nn.Module):
         self.ln_f = make_norm(cfg)
         self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
         if cfg.tie_embeddings: self.lm_head.weight = self.wte.weight
+        self._block_masks = {}   # FlexAttention block masks per sequence length (see `set_attention`)
         self._make_buffers()
         self.apply(self._init_weights)
         for name, p in self.named_parameters():
@@ -299,9 +303,21 @@ class GPT(nn.Module):
         elif isinstance(m, nn.Embedding): nn.init.normal_(m.weight, mean=0.0, std=0.02)
 
     def _masks(self, T: int):
-        "SDPA masks for a full causal pass of length T: None means 'use the causal kernel'."
-        local = self.local_mask[:T, :T] if T > self.cfg.window_size and hasattr(self, "local_mask") else None
-        return None, local
+        "Masks for a full causal pass of length T: None means 'use the causal kernel'; local layers get a block mask under flex."
+        if T <= self.cfg.window_size or not hasattr(self, "local_mask"): return None, None
+        bm = self._block_masks.get(T)
+        flex = bm is not None and not (self.training and self.cfg.dropout > 0)   # FlexAttention has no dropout
+        return None, bm if flex else self.local_mask[:T, :T]
+
+    def set_attention(self, backend: str = "sdpa", seq_len: int | None = None):
+        "'sdpa' (the default) or 'flex': local layers through FlexAttention with a sliding-window block mask for length `seq_len`."
+        if backend not in ("sdpa", "flex"): raise TinyStoriesError(f"unknown attention backend {backend!r}", hint="use 'sdpa' or 'flex'")
+        T, W = seq_len or self.cfg.block_size, self.cfg.window_size
+        self._block_masks = {}
+        if backend == "flex" and hasattr(self, "local_mask") and T > W:
+            window = lambda b, h, q, kv: (kv <= q) & (q - kv < W)
+            self._block_masks[T] = create_block_mask(window, None, None, T, T, device=self.wte.weight.device)
+        return self
 
     def forward(self, idx, targets=None, cache: KVCache | None = None, valid=None):
         B, T = idx.shape
@@ -375,7 +391,8 @@ TRANSPOSE_MAX_BYTES = 512 * 2**20   # CPU decoders copy at most this much weight
 
 class Decoder:
     "Decode steps against `cache`: one token per row (B,) in, next-token logits (B, vocab) out; `GPT.forward`'s math, flat."
-    def __init__(self, model: GPT, cache: KVCache, transpose_weights: bool | None = None):
+    def __init__(self, model: GPT, cache: KVCache, transpose_weights: bool | None = None, dtype: torch.dtype | None = None):
+        "`dtype`: keep a copy of the matrices in it (bf16/fp16 under autocast on a GPU), cast once instead of at every step."
         cfg = model.cfg
         self.model, self.cache, self.cfg = model, cache, cfg
         self.via_forward = _has_hooks(model) or type(model).forward is not GPT.forward
@@ -384,7 +401,8 @@ class Decoder:
         if transpose_weights is None:   # CPU fp32, not too big, and enough steps left to pay for the copy
             transpose_weights = (w.device.type == "cpu" and w.dtype == torch.float32 and cache.max_len - cache.n >= 16
                                  and sum(l.weight.numel() * l.weight.element_size() for l in lins) <= TRANSPOSE_MAX_BYTES)
-        mat = (lambda l: l.weight.detach().t().contiguous().t()) if transpose_weights else (lambda l: l.weight.detach())
+        cast = (lambda t: t.to(dtype)) if dtype is not None and dtype != w.dtype else (lambda t: t)
+        mat = (lambda l: cast(l.weight.detach()).t().contiguous().t()) if transpose_weights else (lambda l: cast(l.weight.detach()))
         bias = lambda mod: None if getattr(mod, "bias", None) is None else mod.bias.detach()
         norm = lambda n: (n.weight.detach(), bias(n))
         self.layers = [_Layer(norm(b.ln_1), mat(b.attn.c_attn), bias(b.attn.c_attn), mat(b.attn.c_proj), bias(b.attn.c_proj),

@@ -73,7 +73,7 @@ def generate_ids(model: GPT, prompts: list[list[int]], max_new_tokens: int | Non
         every = 1 if device.type == "cpu" else 8                                                  # how often to check for the end
         with autocast(device.type, dtype):
             logits = model(idx, cache=cache, valid=None if bool(valid.all()) else valid)[0][:, -1]   # (B, vocab)
-            step = Decoder(model, cache)
+            step = Decoder(model, cache, dtype=None if dtype == "fp32" else cache_dtype)   # matrices cast once, not per token
             for t in range(max_new_tokens):
                 nxt = sample_next(logits, temperature, top_k, top_p, gen)                           # (B,)
                 out[:, t] = nxt
@@ -140,7 +140,7 @@ def generate(model: GPT, tok, prompts: list[str] | str, n: int = 1, max_new_toke
     return out
 
 # %% ../nbs/08_sample.ipynb #31cc6dd9
-def _load_any(path, device: str = "cpu"):
+def _load_any(path, device: str = "auto"):
     "(model, tok) from a run directory, a checkpoint directory or a Hugging Face model directory."
     from tinystories_nb.checkpoint import load_model
     model, tok, _ = load_model(path, device=device)
@@ -151,7 +151,7 @@ class SamplerWidget:
     "Prompt box, sampling sliders, model picker and streamed output; `.state` and `.run()` for scripts and tests."
     label_width = "8em"   # room for the longest description ("temperature") in the default font
 
-    def __init__(self, models: dict, prompt: str = "Once upon a time", max_new_tokens: int | None = None, device: str = "cpu"):
+    def __init__(self, models: dict, prompt: str = "Once upon a time", max_new_tokens: int | None = None, device: str = "auto"):
         import ipywidgets as W
         if not models: raise TinyStoriesError("SamplerWidget needs at least one model")
         self.models, self.device, self._loaded = dict(models), device, {}
@@ -239,7 +239,7 @@ def cli_sample(p: argparse.ArgumentParser):
     p.add_argument("--top-p", type=float, default=None, metavar="P", help="nucleus sampling: the most likely tokens that make up probability P (default: off)")
     p.add_argument("--max-new-tokens", type=int, default=None, metavar="N", help="new tokens per story at most (default: fill the model's context after the prompt)")
     p.add_argument("--seed", type=int, default=None, help="random seed, for repeatable stories (default: a new one each run)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    p.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else the CPU), cpu, cuda, cuda:N or mps")
     p.add_argument("--jsonl", action="store_true", help="print one JSON record per completion")
     def run(args):
         from tinystories_nb.core import pick_device

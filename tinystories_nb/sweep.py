@@ -136,7 +136,7 @@ def plan(cfg: SweepConfig, vocab_size: int | None = None, flops_per_s: float | N
         except TinyStoriesError as e: raise TinyStoriesError(f"sweep cell {c.name}: {e.msg}", hint=e.hint) from None
         T = t.seq_len or m.block_size
         tokens = t.max_steps * t.batch_size * t.grad_accum * T
-        f = flops_per_token(m, T, attention=True)
+        f = flops_per_token(m, T)
         row = dict(cell=c.name, **c.shape, params=count_params(m)["total"], non_embedding_params=count_params(m)["non_embedding"],
                    tokens=tokens, flops_per_token=f, train_flops=float(f) * tokens)   # float: a grid's total overflows int64
         if flops_per_s: row["hours"] = f * tokens / flops_per_s / 3600

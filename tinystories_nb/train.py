@@ -6,22 +6,22 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #cc7e9156
 from __future__ import annotations
-import argparse, contextlib, hashlib, json, math, os, signal, threading, time
+import argparse, contextlib, functools, hashlib, json, math, os, signal, threading, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
 from .core import (Config, TinyStoriesError, atomic_write, autocast, logger, need_dir, pick_device,
-                                 pick_dtype, progress, read_json, set_seed, sha256_text, write_json)
+                                 precision, progress, read_json, set_seed, sha256_text, write_json)
 from .checkpoint import Checkpoints, restore_checkpoint, rng_state, set_rng_state
-from .model import GPT, PRESETS, preset
+from .model import GPT, GPTConfig, PRESETS, count_params, preset
 
 # %% auto #0
 __all__ = ['TrainConfig', 'warmup_steps', 'lr_at', 'TokenArrays', 'as_data', 'Batches', 'Callback', 'read_metrics',
            'MetricsLogger', 'CheckpointCallback', 'ProgressBar', 'plot_losses', 'notebook_display', 'LivePlot',
            'EarlyStopping', 'default_callbacks', 'cpu_threads', 'dist_env', 'TrainResult', 'Trainer', 'train',
-           'flops_per_token', 'mfu', 'cli_train']
+           'flops_per_token', 'mfu', 'matmul_peak', 'cli_train']
 
 # %% ../nbs/07_train.ipynb #6e35bf54
 @dataclass
@@ -50,8 +50,9 @@ class TrainConfig(Config):
     min_delta: float = 0.0                      # improvement smaller than this does not count
     seed: int = 1337
     device: str = "auto"                        # "auto", "cpu", "cuda", "cuda:1", "mps"
-    dtype: str = "auto"                         # "auto" (bf16 where the hardware has it, else fp32), "bf16", "fp16", "fp32"
+    dtype: str = "auto"                         # "auto" (bf16 where native, fp16 on older GPUs, else fp32), "bf16", "fp16", "fp32"
     compile: bool = False                       # torch.compile the model (pays off on GPUs and long CPU runs)
+    attention: str = "auto"                     # local layers: "auto" (FlexAttention on CUDA when compiled, else SDPA), "sdpa", "flex"
     threads: int | None = None                  # CPU threads; None = one per core, or one for tiny models (see cpu_threads)
     log_every: int = 1                          # steps between metrics lines
 
@@ -63,6 +64,7 @@ class TrainConfig(Config):
             if getattr(self, k) < 0: raise bad(f"{k} must not be negative, got {getattr(self, k)}")
         if self.lr <= 0: raise bad(f"lr must be positive, got {self.lr}")
         if self.schedule not in ("cosine", "constant"): raise bad(f"unknown schedule {self.schedule!r}", hint="use 'cosine' or 'constant'")
+        if self.attention not in ("auto", "sdpa", "flex"): raise bad(f"unknown attention {self.attention!r}", hint="use 'auto', 'sdpa' or 'flex'")
         if self.seq_len is not None and self.seq_len < 1: raise bad(f"seq_len must be positive, got {self.seq_len}")
         if self.warmup_steps is not None and self.warmup_steps < 0: raise bad(f"warmup_steps must not be negative, got {self.warmup_steps}")
         if self.log_every < 1: raise bad(f"log_every must be at least 1, got {self.log_every}")
@@ -140,11 +142,16 @@ class Batches:
         n = min(max(1, n_tokens // self.T), (len(self.val) - 1) // self.T)
         return np.linspace(0, len(self.val) - self.T - 1, n).round().astype(np.int64) if n > 0 else np.zeros(0, np.int64)
 
-    def val_batches(self, n_tokens: int, batch_size: int | None = None):
-        "This rank's share of the validation windows, in batches."
+    def val_batches(self, n_tokens: int, batch_size: int | None = None, pad: bool = False):
+        "This rank's share of the validation windows, in batches; `pad`: the last one filled up with rows of targets -1 (ignored)."
         s = self.val_starts(n_tokens)[self.rank::self.world]
         bs = batch_size or self.B
-        for i in range(0, len(s), bs): yield self._to(self.val[s[i:i + bs, None] + np.arange(self.T + 1)])
+        for i in range(0, len(s), bs):
+            w = self.val[s[i:i + bs, None] + np.arange(self.T + 1)]                        # (b, T+1) tokens
+            if pad and len(w) < bs:   # one shape for every batch: a compiled model is not recompiled for the last one
+                w = np.concatenate([w.astype(np.int64), np.full((bs - len(w), self.T + 1), -1, np.int64)])
+            x, y = self._to(w)
+            yield x.clamp(min=0), y
 
 # %% ../nbs/07_train.ipynb #fe5831b2
 class Callback:
@@ -439,8 +446,10 @@ class Trainer:
         if any(sig): self.stop_reason = next(self._signal_name(v) for v, s in zip(_SIGNALS.values(), sig) if s)
         elif self.world == 1 and self._signal: self.stop_reason = self._signal_name(self._signal)
         dt = time.perf_counter() - t0
+        tps = self.tokens_per_step / dt
         self.last_train = {"step": self.step, "train_loss": loss, "lr": lr, "grad_norm": gnorm if cfg.grad_clip > 0 else None,
-                           "tokens": self.step * self.tokens_per_step, "tokens_per_s": self.tokens_per_step / dt}
+                           "tokens": self.step * self.tokens_per_step, "tokens_per_s": tps,
+                           "mfu": tps / self.world * self.flops_per_token / self.peak_flops if self.peak_flops else None}
         return self.last_train
 
     def _eval_due(self) -> bool:
@@ -451,16 +460,18 @@ class Trainer:
     def evaluate(self) -> dict:
         "Mean loss over the fixed validation windows (all ranks) and bits per byte; `{step, val_loss, val_bpb}`."
         self.model.eval()
-        acc = torch.zeros(2, dtype=torch.float64, device=self.device)                   # loss sum, tokens
-        for x, y in self.batches.val_batches(self.cfg.eval_tokens):
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        for x, y in self.batches.val_batches(self.cfg.eval_tokens, pad=True):           # padded rows have targets -1
             with autocast(self.device, self.dtype):
                 _, loss = self.fwd(x, y)
-            acc += torch.stack([loss.double() * y.numel(), torch.tensor(y.numel(), dtype=torch.float64, device=self.device)])
+            loss_sum += loss.double() * (y != -1).sum()                                  # stays on the device: no sync
+        n = len(self.batches.val_starts(self.cfg.eval_tokens)[self.rank::self.world]) * self.seq_len   # known on the host
+        acc = torch.stack([loss_sum, torch.tensor(float(n), dtype=torch.float64, device=self.device)])
         if self.world > 1:
             import torch.distributed as dist
             dist.all_reduce(acc)
         self.model.train()
-        val_loss = (acc[0] / acc[1]).item()
+        val_loss = (acc[0] / acc[1]).item()                                               # one host sync per evaluation
         bpt = self.data.bytes_per_token("val") if hasattr(self.data, "bytes_per_token") else None
         return {"step": self.step, "val_loss": val_loss, "val_bpb": val_loss / bpt / math.log(2) if bpt else None}
 
@@ -518,7 +529,8 @@ class Trainer:
                 device = f"cuda:{self.local_rank}"; torch.cuda.set_device(device)
             if not dist.is_initialized():
                 dist.init_process_group("nccl" if device.startswith("cuda") else "gloo"); self._own_group = True
-        self.device, self.dtype = device, pick_dtype(device, cfg.dtype)
+        self.device, self.precision = device, precision(device, cfg.dtype)
+        self.dtype = self.precision.dtype
         if device.startswith("cuda"): torch.set_float32_matmul_precision("high")
         set_seed(cfg.seed)
         # the model: a preset sized to the data's vocabulary, or the caller's
@@ -539,14 +551,30 @@ class Trainer:
                                self.rank, self.world, device)
         self.tokens_per_step = cfg.batch_size * cfg.grad_accum * self.world * self.seq_len
         torch.manual_seed(cfg.seed + self.rank)               # dropout differs across ranks, as their data does
+        self.attention = self._attention_backend()
+        if self.attention == "flex": self.raw.set_attention("flex", self.seq_len)
+        self.flops_per_token = flops_per_token(mcfg, self.seq_len) if isinstance(mcfg, GPTConfig) else None
+        self.peak_flops = matmul_peak(device, self.dtype)[0] if self.flops_per_token else None
         if self.out is not None: self._prepare_run_dir()
-        self.fwd = torch.compile(self.raw) if cfg.compile else self.raw
-        self.model = self.fwd
-        if self.world > 1:
+        self.model = self.raw
+        if self.world > 1:   # buffers (RoPE tables, masks) are computed, never trained: no need to broadcast them
             from torch.nn.parallel import DistributedDataParallel as DDP
-            self.model = DDP(self.fwd, device_ids=[self.local_rank] if device.startswith("cuda") else None)
-        logger.info("training %s on %s (%s), %d process(es), %d tokens per step", type(self.raw).__name__, device,
-                    self.dtype, self.world, self.tokens_per_step)
+            self.model = DDP(self.raw, device_ids=[self.local_rank] if device.startswith("cuda") else None, broadcast_buffers=False)
+        if cfg.compile: self.model = torch.compile(self.model)    # compiled DDP: the graph is split at buckets, all-reduce overlaps
+        self.fwd = self.model
+        logger.info("training %s on %s, %s (%s), attention %s, %d process(es), %d tokens per step", type(self.raw).__name__,
+                    device, self.dtype, self.precision.reason, self.attention, self.world, self.tokens_per_step)
+
+    def _attention_backend(self) -> str:
+        "'flex' for local layers longer than their window on CUDA under torch.compile (or when asked), else 'sdpa'."
+        mcfg, want = getattr(self.raw, "cfg", None), self.cfg.attention
+        long_local = isinstance(mcfg, GPTConfig) and "local" in mcfg.layers and self.seq_len > mcfg.window_size
+        if want == "sdpa" or not long_local: return "sdpa"
+        ok = self.device.startswith("cuda") and self.cfg.compile
+        if want == "flex" and not ok:
+            raise TinyStoriesError("attention 'flex' needs a CUDA device and compile=True (FlexAttention has no CPU backward)",
+                                   hint="use attention 'auto' or 'sdpa'")
+        return "flex" if ok else "sdpa"
 
     def _optimizer(self):
         params = [p for p in self.raw.parameters() if p.requires_grad]
@@ -563,7 +591,8 @@ class Trainer:
         return {"train": self.cfg.to_dict(), "model": mcfg.to_dict() if hasattr(mcfg, "to_dict") else None,
                 "model_class": f"{type(self.raw).__module__}.{type(self.raw).__qualname__}",
                 "data": {"hash": self.data.hash, "dir": str(getattr(self.data, "dir", "") or ""), "vocab_size": self.data.vocab_size},
-                "world_size": self.world, "seq_len": self.seq_len, "tokens_per_step": self.tokens_per_step}
+                "world_size": self.world, "seq_len": self.seq_len, "tokens_per_step": self.tokens_per_step,
+                "device": self.device, "precision": self.precision._asdict(), "attention": self.attention}
 
     def _prepare_run_dir(self):
         "Write RUN/config.json; on resume, check the run matches and restore its latest checkpoint."
@@ -614,16 +643,39 @@ def train(cfg: TrainConfig, data=None, out=None, callbacks=None, resume: bool = 
     "Train a model as `cfg` says on `data` (a prepared directory or `Prepared`), writing the run to `out`."
     return Trainer(cfg, data, out, callbacks=callbacks, resume=resume, model=model, plot=plot).fit()
 
-def flops_per_token(mcfg, seq_len: int | None = None, attention: bool = False) -> float:
-    "Training FLOPs per token: 6·N with N the weights in matmuls (non-embedding + lm_head); `attention` adds 6·L·T·C."
-    from tinystories_nb.model import count_params
-    n = count_params(mcfg)["non_embedding"] + mcfg.vocab_size * mcfg.n_embd
-    extra = 6 * mcfg.n_layer * (seq_len or mcfg.block_size) * mcfg.n_embd if attention else 0
-    return 6 * n + extra
+# %% ../nbs/07_train.ipynb #a65d4186
+def flops_per_token(mcfg: GPTConfig, seq_len: int | None = None) -> float:
+    "Training FLOPs per token (PaLM's count): 6·N for the weights in matmuls, plus 12·C·S per layer for attention over S keys."
+    T = seq_len or mcfg.block_size
+    n = count_params(mcfg)["non_embedding"] + mcfg.vocab_size * mcfg.n_embd      # + the output head
+    spans = [min(T, mcfg.window_size) if kind == "local" else T for kind in mcfg.layers]
+    return 6 * n + 12 * mcfg.n_embd * sum(spans)
 
-def mfu(tokens_per_s: float, mcfg, peak_flops: float, seq_len: int | None = None, attention: bool = False) -> float:
-    "Model FLOPs utilisation: achieved training FLOP/s over `peak_flops`."
-    return tokens_per_s * flops_per_token(mcfg, seq_len, attention) / peak_flops
+def mfu(tokens_per_s: float, mcfg: GPTConfig, peak_flops: float, seq_len: int | None = None) -> float:
+    "Model FLOPs utilisation: `tokens_per_s` (of one device) times `flops_per_token`, over the device's `peak_flops`."
+    return tokens_per_s * flops_per_token(mcfg, seq_len) / peak_flops
+
+@functools.lru_cache(maxsize=None)
+def matmul_peak(device: str = "cpu", dtype: str = "fp32", max_n: int = 8192, budget_s: float = 0.3) -> tuple[float, int]:
+    "Best FLOP/s of square matmuls in `dtype` on `device`, at the largest size up to `max_n` that fits `budget_s`; (flops, n)."
+    tdt = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
+    cuda = device.startswith("cuda")
+    def timed(a, b) -> float:
+        if cuda: torch.cuda.synchronize(device)
+        t = time.perf_counter(); a @ b
+        if cuda: torch.cuda.synchronize(device)
+        return time.perf_counter() - t
+    n = 256
+    while True:
+        a, b = torch.randn(n, n, device=device, dtype=tdt), torch.randn(n, n, device=device, dtype=tdt)
+        timed(a, b)                                                            # warm-up
+        if n >= max_n or timed(a, b) * 8 > budget_s / 4: break                  # the next size would take 8x as long
+        n *= 2
+    best, spent = 0.0, 0.0
+    for _ in range(20):
+        el = timed(a, b); best, spent = max(best, 2 * n**3 / el), spent + el
+        if spent > budget_s: break
+    return best, n
 
 # %% ../nbs/07_train.ipynb #f20b8130
 def cli_train(p: argparse.ArgumentParser):
@@ -643,8 +695,10 @@ def cli_train(p: argparse.ArgumentParser):
     p.add_argument("--seed", type=int, help=f"random seed of the weights and the data order {d('seed')}")
     p.add_argument("--device", help=f"auto, cpu, cuda, cuda:N or mps {d('device')}")
     p.add_argument("--dtype", choices=["auto", "bf16", "fp16", "fp32"],
-                   help=f"precision; auto: bf16 where the hardware has it, else fp32 {d('dtype')}")
+                   help=f"precision; auto: bf16 where the hardware runs it natively, fp16 (with a gradient scaler) on GPUs that only emulate it, else fp32 {d('dtype')}")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None, help=f"torch.compile the model {d('compile')}")
+    p.add_argument("--attention", choices=["auto", "sdpa", "flex"],
+                   help=f"local attention layers; auto: FlexAttention on CUDA when compiled, else SDPA {d('attention')}")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN from its latest checkpoint (with its settings)")
     def run(args):
         saved = Path(args.out)/"config.json"
@@ -655,7 +709,7 @@ def cli_train(p: argparse.ArgumentParser):
         if run_info and not cfg.data and run_info["data"].get("dir"): cfg = cfg.replace(data=run_info["data"]["dir"])
         flags = dict(preset=args.preset, data=args.data, max_steps=args.max_steps, batch_size=args.batch_size,
                      grad_accum=args.grad_accum, seq_len=args.seq_len, lr=args.lr, warmup_steps=args.warmup_steps, eval_every=args.eval_every,
-                     seed=args.seed, device=args.device, dtype=args.dtype, compile=args.compile)
+                     seed=args.seed, device=args.device, dtype=args.dtype, compile=args.compile, attention=args.attention)
         cfg = TrainConfig.from_dict({**cfg.to_dict(), **{k: v for k, v in flags.items() if v is not None}})
         if not cfg.data: raise TinyStoriesError("no training data given", hint="pass --data DIR (made by tinystories prepare)")
         res = train(cfg, cfg.data, out=args.out, resume=args.resume)

@@ -302,6 +302,7 @@ def build_site(out=None, root=ROOT, executed_dir=None, mode: str = "run", worker
                            widgets_js="static/widgets/embed.js" if wjs else None, footer=footer)
         (out/page).write_text(body, encoding="utf-8")
         site.pages[page] = title
+    for stale in set(p.name for p in out.glob("*.html")) - set(site.pages): (out/stale).unlink()   # pages of removed notebooks
     _drop_dangling_anchors(out)
     return site
 
