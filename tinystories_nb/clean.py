@@ -29,6 +29,7 @@ class CleanConfig(Config):
     dedupe: bool = True            # drop exact duplicates (same text after whitespace normalisation)
 
     def __post_init__(self):
+        super().__post_init__()                     # every number finite
         if self.non_ascii not in ("keep", "drop"):
             raise TinyStoriesError(f"non_ascii must be 'keep' or 'drop', got {self.non_ascii!r}")
         if self.min_words < 0: raise TinyStoriesError(f"min_words must be >= 0, got {self.min_words}")

@@ -11,7 +11,7 @@ from . import __version__
 from .core import TinyStoriesError, logger
 
 # %% auto #0
-__all__ = ['COMMANDS', 'HelpFormatter', 'build_parser', 'subparser', 'main', 'cli_docs']
+__all__ = ['COMMANDS', 'HelpFormatter', 'finite_float', 'Parser', 'build_parser', 'subparser', 'main', 'cli_docs']
 
 # %% ../nbs/23_cli.ipynb #20374a5c
 COMMANDS = {
@@ -46,9 +46,24 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if any(action.default is v for v in (None, False, argparse.SUPPRESS)) or "default" in h: return h   # `is`: 0 is a default
         return super()._get_help_string(action)
 
+def finite_float(text: str) -> float:
+    "argparse type: a float that is a number (`nan` and `inf` are not settings)."
+    try: v = float(text)
+    except ValueError: raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if v != v or v in (float("inf"), float("-inf")): raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return v
+
+class Parser(argparse.ArgumentParser):
+    "argparse with one-line errors (a `TinyStoriesError`, exit status 2) and finite floats for every `type=float` option."
+    def add_argument(self, *args, **kwargs):
+        if kwargs.get("type") is float: kwargs["type"] = finite_float
+        return super().add_argument(*args, **kwargs)
+    def error(self, message):
+        raise TinyStoriesError(f"{self.prog}: {message}", hint=f"see {self.prog} --help")
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     "The top-level parser; only `command`'s module is imported to add its arguments."
-    p = argparse.ArgumentParser(prog="tinystories", description="Tiny story-writing language models, end to end.")
+    p = Parser(prog="tinystories", description="Tiny story-writing language models, end to end.")
     p.add_argument("--version", action="version", version=f"tinystories_nb {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")

@@ -12,10 +12,10 @@ from typing import Any, Callable, Iterable
 
 # %% auto #0
 __all__ = ['logger', 'TinyStoriesError', 'need_file', 'need_dir', 'canonical_json', 'sha256_text', 'sha256_json', 'sha256_file',
-           'atomic_write', 'replace_if_changed', 'write_json', 'read_json', 'Config', 'load_mapping', 'versioned',
-           'pick_version', 'read_json_list', 'load_versioned', 'set_seed', 'pick_device', 'Precision', 'cpu_has_bf16',
-           'cuda_has_bf16', 'precision', 'pick_dtype', 'autocast', 'progress_enabled', 'progress', 'get_secret',
-           'redact', 'package_dir', 'package_data', 'repo_root', 'cache_dir', 'online']
+           'atomic_write', 'replace_if_changed', 'write_json', 'read_json', 'dir_lock', 'Config', 'load_mapping',
+           'versioned', 'pick_version', 'read_json_list', 'load_versioned', 'set_seed', 'pick_device', 'Precision',
+           'cpu_has_bf16', 'cuda_has_bf16', 'precision', 'pick_dtype', 'autocast', 'progress_enabled', 'progress',
+           'get_secret', 'redact', 'package_dir', 'package_data', 'repo_root', 'cache_dir', 'online']
 
 # %% ../nbs/00_core.ipynb #2076d24c
 class TinyStoriesError(Exception):
@@ -99,6 +99,23 @@ def read_json(path, what: str = "JSON file"):
     except json.JSONDecodeError as e: raise TinyStoriesError(f"{what} {p} is not valid JSON (line {e.lineno}: {e.msg})") from None
     except UnicodeDecodeError: raise TinyStoriesError(f"{what} {p} is not UTF-8 text") from None
 
+# %% ../nbs/00_core.ipynb #fce8ded4
+@contextlib.contextmanager
+def dir_lock(path, what: str = "run", name: str = ".lock"):
+    "Hold an exclusive lock on directory `path` (created) for one `what`; another process is refused with a one-line error."
+    import datetime, fcntl, socket
+    p = need_dir(path, f"{what} directory")
+    f = open(p/name, "a+", encoding="utf-8")
+    try:
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0); holder = f.read().strip() or "another process"
+            raise TinyStoriesError(f"{p} is in use by {holder}", hint=f"wait for it to finish, or choose another {what} directory") from None
+        f.seek(0); f.truncate()
+        f.write(f"{what} (pid {os.getpid()} on {socket.gethostname()}, since {datetime.datetime.now():%Y-%m-%d %H:%M:%S})\n"); f.flush()
+        yield p
+    finally: f.close()                                          # closing the file releases the lock
+
 # %% ../nbs/00_core.ipynb #f4239536
 def _check_type(name, tp, v):
     "Coerce `v` to the annotated type `tp` where that is lossless (int->float, list->tuple), else raise."
@@ -123,9 +140,23 @@ def _check_type(name, tp, v):
         raise TinyStoriesError(f"config field {name!r}: expected {tp.__name__}, got {v!r}")
     return v
 
+def _non_finite(v) -> bool:
+    "Is there a NaN or an infinity in `v` (a number, or numbers inside lists, tuples and dicts)?"
+    if isinstance(v, float): return v != v or v in (float("inf"), float("-inf"))
+    if isinstance(v, (list, tuple)): return any(_non_finite(x) for x in v)
+    if isinstance(v, dict): return any(_non_finite(x) for x in v.values())
+    return False
+
 @dataclasses.dataclass
 class Config:
-    "Base for the package's dataclass configs: `to_dict`, `from_dict` (strict), `load`, `save`, `hash`, `replace`."
+    """Base for the package's dataclass configs: `to_dict`, `from_dict` (strict), `load`, `save`, `hash`, `replace`.
+    Every setting must be finite (NaN and infinity never are settings); subclasses check their ranges in
+    `__post_init__`, after calling `super().__post_init__()`."""
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            if _non_finite(v := getattr(self, f.name)):
+                raise TinyStoriesError(f"{type(self).__name__}: {f.name} must be a finite number, got {v!r}")
+
     def to_dict(self) -> dict: return json.loads(canonical_json(dataclasses.asdict(self)))
 
     @classmethod

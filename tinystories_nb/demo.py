@@ -34,6 +34,7 @@ class PipelineConfig(Config):
     judge: dict | None = None           # {model, base_url, api_key_env, budget_usd, mode}: grade with an LLM
 
     def __post_init__(self):
+        super().__post_init__()                     # every number finite
         if self.teacher not in ("offline", "openai", "none"):
             raise TinyStoriesError(f"pipeline: unknown teacher {self.teacher!r}", hint="use offline, openai or none")
         if self.teacher == "none" and not self.inputs:

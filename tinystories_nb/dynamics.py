@@ -28,6 +28,7 @@ class DynamicsConfig(Config):
     device: str = "auto"
 
     def __post_init__(self):
+        super().__post_init__()                     # every number finite
         if not 0 < self.frac <= 1: raise TinyStoriesError(f"DynamicsConfig: frac must be in (0, 1], got {self.frac}")
         if self.judge is not None and (keys := [k for k in self.judge if "key" in k.lower() and k != "api_key_env"]):
             raise TinyStoriesError(f"DynamicsConfig: judge setting {keys[0]!r} looks like an API key",

@@ -44,6 +44,7 @@ class EvalConfig(Config):
     bootstrap_seed: int = 0
 
     def __post_init__(self):
+        super().__post_init__()                     # every number finite
         if self.n_per_prompt < 1: raise TinyStoriesError(f"n_per_prompt must be at least 1, got {self.n_per_prompt}")
         if self.temperature < 0: raise TinyStoriesError(f"temperature must be >= 0, got {self.temperature}")
         if self.max_new_tokens < 1 or self.probe_max_new_tokens < 1: raise TinyStoriesError("max_new_tokens must be at least 1")

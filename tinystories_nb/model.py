@@ -46,6 +46,7 @@ class GPTConfig(Config):
     attn_scale_by_layer: bool = False  # also divide layer i's scores by i + 1 (GPT-2's scale_attn_by_inverse_layer_idx)
 
     def __post_init__(self):
+        super().__post_init__()                     # every number finite
         bad = lambda msg, hint=None: TinyStoriesError(f"GPTConfig: {msg}", hint=hint)
         if self.family not in FAMILIES: raise bad(f"unknown family {self.family!r}", hint="use 'neo' or 'modern'")
         for k in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "window_size"):

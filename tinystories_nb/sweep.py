@@ -42,6 +42,7 @@ class SweepConfig(Config):
     judge: dict | None = None                    # LLM judge, e.g. {model = "gpt-4o-mini", base_url = "...", api_key_env = "OPENAI_API_KEY"}
 
     def __post_init__(self):
+        super().__post_init__()                     # every number finite
         bad = lambda msg, hint=None: TinyStoriesError(f"SweepConfig: {msg}", hint=hint)
         for k in ("layers", "widths") + (("heads",) if self.heads is not None else ()):
             v = list(getattr(self, k))

@@ -160,6 +160,7 @@ class PrepareConfig(Config):
     n_proc: int | None = None              # worker processes; None = all cores for inputs over 16 MB
 
     def __post_init__(self):
+        super().__post_init__()                     # every number finite
         if isinstance(self.clean, dict): self.clean = CleanConfig.from_dict(self.clean, what="clean settings")
         if not 0 <= self.val_fraction < 1: raise TinyStoriesError(f"val fraction must be in [0, 1), got {self.val_fraction}")
         if self.top_k is not None and self.top_k < MIN_VOCAB_SIZE: raise TinyStoriesError(f"--top-k {self.top_k} is too small", hint=f"use at least {MIN_VOCAB_SIZE}")

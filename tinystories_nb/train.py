@@ -57,6 +57,7 @@ class TrainConfig(Config):
     log_every: int = 1                          # steps between metrics lines
 
     def __post_init__(self):
+        super().__post_init__()                     # every number finite
         bad = lambda msg, hint=None: TinyStoriesError(f"TrainConfig: {msg}", hint=hint)
         for k in ("max_steps", "batch_size", "grad_accum"):
             if getattr(self, k) < 1: raise bad(f"{k} must be at least 1, got {getattr(self, k)}")
