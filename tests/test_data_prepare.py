@@ -19,7 +19,7 @@ def test_prepare_cli_on_the_sample(tmp_path):
     m = json.loads((tmp_path/"out"/"manifest.json").read_text())
     s = m["splits"]
     assert s["train"]["stories"] + s["val"]["stories"] + sum(m["cleaning"]["removed"].values()) == 1000
-    assert {p.name for p in (tmp_path/"out").iterdir()} == {"manifest.json", "tokenizer.json", "train.bin", "val.bin"}
+    assert {p.name for p in (tmp_path/"out").iterdir()} == {".lock", "manifest.json", "tokenizer.json", "train.bin", "val.bin"}
     r = tinystories("prepare", sample_path(), "--out", tmp_path/"out", "--vocab-size", "512")
     assert r.returncode == 0 and "up to date" in r.stdout
 

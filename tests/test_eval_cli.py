@@ -1,6 +1,7 @@
 """`tinystories eval` as a user runs it (a separate process), against a real loopback OpenAI-compatible server whose
 scripted judge answers well-formed, malformed, refusing and injected replies and throws 429s and 500s: exact
-aggregates, failures counted, zero requests on a re-run, the key never written, clear errors for bad input."""
+aggregates, failures counted, a re-run that asks again for exactly the failed stories and then for nothing, the key
+never written, clear errors for bad input (numbers out of range refused before the model is loaded)."""
 import hashlib, json, os, subprocess, sys, threading
 from pathlib import Path
 import numpy as np
@@ -90,13 +91,29 @@ def test_eval_with_judge_exact_aggregates_and_cache(setup):
     failed = [x for x in beg if x["judge"]["failure"]]
     assert all(x["judge"]["reply"] and x["judge"]["messages"] for x in failed)   # raw reply and rendered prompt kept
     assert "grammar" in r.stdout and "wrote" in r.stdout
-    # a re-run asks nothing: a server that would fail every request is never called
-    with FakeOpenAI(lambda req: status(500)) as srv:
+    n_failed = fails.count("parse") + fails.count("refusal")
+    assert n_failed == 0 or f"{n_failed} of 20 judge verdicts failed" in r.stdout and "retries only those" in r.stdout
+    # failures are not final: a re-run against a healthy judge asks again for exactly the failed stories
+    def healthy(req):
+        c = parse_request(req)["completion"]
+        return ok(format_verdict("Scripted.", expected_scores(c), "ABCDEF"[h(c) % 6], parse_request(req)["mode"]))
+    with FakeOpenAI(healthy, require_key=KEY) as srv:
         r2 = tinystories(*args, "--base-url", srv.base_url, env_extra={"TS_TEST_EVAL_KEY": KEY})
         assert r2.returncode == 0, r2.stderr
+        retried = sorted(parse_request(q)["completion"] for q in srv.chat_requests())
+    assert set(retried) == {x["completion"] for x in failed} and len(retried) <= len(failed)   # the failed stories, no good one
+    healed = json.loads((d/"eval"/"summary.json").read_text())
+    for cat in ("grammar", "creativity", "consistency", "plot"):
+        assert healed["metrics"][cat]["n"] == 20 and healed["metrics"][cat]["failures"] == 0
+        assert healed["metrics"][cat]["mean"] == pytest.approx(np.mean([expected_scores(x["completion"])[cat] for x in beg]))
+    assert "judge verdicts failed" not in r2.stdout
+    # now every verdict is final: a server that would fail every request is never called
+    with FakeOpenAI(lambda req: status(500)) as srv:
+        r3 = tinystories(*args, "--base-url", srv.base_url, env_extra={"TS_TEST_EVAL_KEY": KEY})
+        assert r3.returncode == 0, r3.stderr
         assert srv.chat_requests() == []
     again = json.loads((d/"eval"/"summary.json").read_text())
-    assert again["metrics"] == summary["metrics"] and again["judge_tally"]["cached"] == 20
+    assert again["metrics"] == healed["metrics"] and again["judge_tally"]["cached"] == 20
     assert again["evalsets"]["beginnings"]["cached"] is True
     for f in (d/"eval").rglob("*"):
         if f.is_file(): assert KEY.encode() not in f.read_bytes(), f
@@ -132,6 +149,28 @@ def test_eval_offline_and_text_fallback(setup):
     (["--ckpt", "{d}/run", "--set", "{d}/long.jsonl"], "beginning too-long is"),
     (["--ckpt", "{d}/run", "--set", "{d}/long.jsonl"], "block_size 128"),
     (["--ckpt", "{d}/run", "--n-per-prompt", "0"], "n_per_prompt must be at least 1"),
+    # numbers out of range are refused before the model is loaded: the checkpoint does not even exist
+    (["--ckpt", "{d}/missing_run", "--temperature", "nan"], "'nan' is not a finite number"),
+    (["--ckpt", "{d}/missing_run", "--temperature", "inf"], "'inf' is not a finite number"),
+    (["--ckpt", "{d}/missing_run", "--temperature", "-1"], "temperature must be 0 (greedy) or from 0.001 to 100"),
+    (["--ckpt", "{d}/missing_run", "--top-p", "0"], "top_p must be unset, or in (0, 1]"),
+    (["--ckpt", "{d}/missing_run", "--top-p", "nan"], "'nan' is not a finite number"),
+    (["--ckpt", "{d}/missing_run", "--top-k", "-3"], "top_k must be unset, or a whole number >= 0"),
+    (["--ckpt", "{d}/missing_run", "--max-new-tokens", "0"], "max_new_tokens must be at least 1"),
+    (["--ckpt", "{d}/missing_run", "--probe-max-new-tokens", "-1"], "probe_max_new_tokens must be at least 1"),
+    (["--ckpt", "{d}/missing_run", "--batch-size", "0"], "batch_size must be at least 1"),
+    (["--ckpt", "{d}/missing_run", "--seed", "-1"], "seed must be a whole number >= 0"),
+    (["--ckpt", "{d}/missing_run", "--bootstrap", "99"], "bootstrap must be from 100 to 1000000"),
+    (["--ckpt", "{d}/missing_run", "--judge", "openai", "--model", "m", "--api-key-env", "none", "--max-concurrency", "0"],
+     "--max-concurrency must be from 1 to 1024, got 0"),
+    (["--ckpt", "{d}/missing_run", "--judge", "openai", "--model", "m", "--api-key-env", "none", "--max-attempts", "0"],
+     "--max-attempts must be from 1 to 100, got 0"),
+    (["--ckpt", "{d}/missing_run", "--judge", "openai", "--model", "m", "--api-key-env", "none", "--judge-max-tokens", "0"],
+     "--judge-max-tokens must be at least 1, got 0"),
+    (["--ckpt", "{d}/missing_run", "--judge", "openai", "--model", "gpt-4o", "--api-key-env", "none", "--budget-usd", "-2"],
+     "--budget-usd must be more than 0"),
+    (["--ckpt", "{d}/missing_run", "--judge", "openai", "--model", "gpt-4o", "--api-key-env", "none", "--budget-usd", "nan"],
+     "'nan' is not a finite number"),
 ])
 def test_bad_input_is_one_line(setup, argv, msg, capsys):
     from tinystories_nb.cli import main                     # in-process: the same code path as the command, without the start-up

@@ -6,20 +6,24 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/checkpoint.html.md"""
 
 # %% ../nbs/06_checkpoint.ipynb #4ba92f35
 from __future__ import annotations
-import base64, contextlib, dataclasses, datetime, importlib, os, random, re, shutil, tempfile
+import base64, contextlib, dataclasses, datetime, json, os, random, re, shutil, tempfile
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
-from .core import TinyStoriesError, logger, need_dir, pick_device, read_json, sha256_file, write_json
+from .core import (TinyStoriesError, canonical_json, logger, need_dir, pick_device, read_json, sha256_file,
+                                 sha256_text, write_json)
+from .model import GPT, GPTConfig
 
 # %% auto #0
-__all__ = ['CKPT_FORMAT', 'step_dir_name', 'unwrap', 'rng_state', 'set_rng_state', 'optimizer_tensors', 'load_optimizer_tensors',
-           'save_checkpoint', 'read_meta', 'CkptInfo', 'ckpt_root', 'list_checkpoints', 'best_checkpoint',
-           'find_checkpoint', 'build_model', 'load_weights', 'restore_checkpoint', 'load_model', 'Checkpoints']
+__all__ = ['CKPT_FORMAT', 'MODELS', 'step_dir_name', 'unwrap', 'register_model', 'model_name', 'rng_state', 'set_rng_state',
+           'optimizer_tensors', 'load_optimizer_tensors', 'meta_hash', 'save_checkpoint', 'read_meta', 'CkptInfo',
+           'ckpt_root', 'list_checkpoints', 'best_checkpoint', 'find_checkpoint', 'build_model', 'load_weights',
+           'restore_checkpoint', 'load_model', 'Checkpoints']
 
 # %% ../nbs/06_checkpoint.ipynb #659b5756
-CKPT_FORMAT = "tinystories_nb.checkpoint/1"
+CKPT_FORMAT = "tinystories_nb.checkpoint/2"                  # 2: meta.json carries its own hash
+_FORMATS = ("tinystories_nb.checkpoint/1", CKPT_FORMAT)         # what the reader accepts
 _STEP_RE = re.compile(r"^step_(\d{7,})$")
 
 def step_dir_name(step: int) -> str:
@@ -37,6 +41,21 @@ def unwrap(model: nn.Module) -> nn.Module:
 def _qualname(obj) -> str:
     t = obj if isinstance(obj, type) else type(obj)
     return f"{t.__module__}.{t.__qualname__}"
+
+# %% ../nbs/06_checkpoint.ipynb #49f035fe
+MODELS: dict[str, tuple[type, type]] = {}          # name -> (model class, config class)
+_OLD_NAMES = {"tinystories_nb.model.GPT": "GPT"}    # format-1 checkpoints recorded import paths
+
+def register_model(name: str, model_cls: type, config_cls: type):
+    "Let checkpoints that name `name` build `model_cls(config_cls(**config))`."
+    MODELS[name] = (model_cls, config_cls)
+
+register_model("GPT", GPT, GPTConfig)
+
+def model_name(model: nn.Module) -> str:
+    "The name a checkpoint records for `model`: its registered name, else its import path (loadable only with `models=`)."
+    t = type(unwrap(model))
+    return next((n for n, (cls, _) in MODELS.items() if cls is t), _qualname(t))
 
 # %% ../nbs/06_checkpoint.ipynb #260edde0
 def _b64(t: torch.Tensor) -> str: return base64.b64encode(t.cpu().numpy().tobytes()).decode("ascii")
@@ -115,7 +134,11 @@ def _config_dict(cfg) -> dict | None:
     if dataclasses.is_dataclass(cfg): return dataclasses.asdict(cfg)
     raise TypeError(f"model config must be a dataclass, got {type(cfg).__name__}")
 
-_RESERVED = {"format", "step", "created", "torch", "model", "optimizer", "tokenizer", "files"}
+_RESERVED = {"format", "step", "created", "torch", "model", "optimizer", "tokenizer", "files", "meta_sha256"}
+
+def meta_hash(meta: dict) -> str:
+    "SHA-256 of a checkpoint's `meta.json` content, the hash itself left out: recorded in it, checked on reading."
+    return sha256_text(canonical_json({k: v for k, v in meta.items() if k != "meta_sha256"}))
 
 def save_checkpoint(ckpt_dir, step: int, model: nn.Module, optimizer=None, tokenizer=None, config=None,
                     meta: dict | None = None) -> Path:
@@ -131,7 +154,7 @@ def save_checkpoint(ckpt_dir, step: int, model: nn.Module, optimizer=None, token
         info = {"format": CKPT_FORMAT, "step": int(step),
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 "torch": torch.__version__,
-                "model": {"class": _qualname(model), "config_class": _qualname(cfg) if cfg is not None else None,
+                "model": {"class": model_name(model), "config_class": _qualname(cfg) if cfg is not None else None,
                           "config": _config_dict(cfg),
                           "params": sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())}}
         save_model(model, str(tmp/"model.safetensors"))   # drops the duplicate name of tied tensors
@@ -147,6 +170,8 @@ def save_checkpoint(ckpt_dir, step: int, model: nn.Module, optimizer=None, token
             info["files"][f.name] = {"bytes": f.stat().st_size, "sha256": sha256_file(f)}
         if "tokenizer.json" in info["files"]: info["tokenizer"] = {"file": "tokenizer.json", "sha256": info["files"]["tokenizer.json"]["sha256"]}
         info.update(meta or {})
+        info = json.loads(canonical_json(info))           # as it will read back
+        info["meta_sha256"] = meta_hash(info)
         write_json(tmp/"meta.json", info)                 # last: its presence marks the checkpoint complete
         _fsync(tmp)
         old = None
@@ -178,9 +203,11 @@ def read_meta(step_dir, verify: bool = False) -> dict:
                                hint="use an earlier step")
     try: meta = read_json(d/"meta.json", "checkpoint meta")
     except TinyStoriesError as e: raise _corrupt(d, f"meta.json: {e.msg}") from None
-    if not isinstance(meta, dict) or meta.get("format") != CKPT_FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") not in _FORMATS:
         raise TinyStoriesError(f"{d}/meta.json is not a tinystories_nb checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})",
                                hint=f"expected format {CKPT_FORMAT}")
+    if meta["format"] != _FORMATS[0] and meta.get("meta_sha256") != meta_hash(meta):
+        raise _corrupt(d, "meta.json does not match its recorded hash: it was edited or damaged")
     files, model = meta.get("files"), meta.get("model")
     if not (isinstance(meta.get("step"), int) and isinstance(files, dict) and isinstance(model, dict) and "class" in model
             and all(isinstance(f, dict) and {"bytes", "sha256"} <= f.keys() for f in files.values())):
@@ -238,25 +265,19 @@ def find_checkpoint(path, which: str = "best") -> Path:
     return ((best_checkpoint(p) if which == "best" else None) or cks[-1]).path
 
 # %% ../nbs/06_checkpoint.ipynb #73271235
-def _resolve(path: str, where: Path, what: str):
-    mod, _, name = path.rpartition(".")
-    if not (mod == "tinystories_nb" or mod.startswith("tinystories_nb.")):
-        raise TinyStoriesError(f"checkpoint {where}: its {what} class {path} is not part of tinystories_nb",
-                               hint="pass model_cls= to load it")
-    obj = importlib.import_module(mod)
-    for part in name.split("."): obj = getattr(obj, part)
-    return obj
-
-def build_model(meta: dict, model_cls=None, where: Path | str = "checkpoint") -> nn.Module:
-    "An untrained model of the class and config recorded in `meta` (`model_cls` overrides the class)."
-    m = meta["model"]
-    cls = model_cls or _resolve(m["class"], where, "model")
-    if m.get("config") is None: return cls()
-    if model_cls is None: cfg_cls = _resolve(m["config_class"], where, "config")
-    else:   # the config class lives where the caller's model class was defined
-        cfg_cls = getattr(model_cls.__init__, "__globals__", {}).get(m["config_class"].rpartition(".")[2])
-        if cfg_cls is None: raise TinyStoriesError(f"checkpoint {where}: config class {m['config_class']} not found beside {_qualname(model_cls)}")
-    cfg = cfg_cls.from_dict(m["config"], what=f"model config of {where}") if hasattr(cfg_cls, "from_dict") else cfg_cls(**m["config"])
+def build_model(meta: dict, models: dict | None = None, where: Path | str = "checkpoint") -> nn.Module:
+    "An untrained model of the registered class and the config recorded in `meta`; `models` adds classes to `MODELS`."
+    m, known = meta["model"], {**MODELS, **(models or {})}
+    name = _OLD_NAMES.get(m.get("class"), m.get("class"))
+    if not isinstance(name, str) or name not in known:
+        raise TinyStoriesError(f"checkpoint {where} names model class {str(m.get('class'))[:80]!r}, which is not a registered model",
+                               hint=f"known: {', '.join(sorted(known))}; pass models={{name: (ModelClass, ConfigClass)}} to load your own")
+    cls, cfg_cls = known[name]
+    cfg = m.get("config")
+    if cfg is None and cfg_cls is None: return cls()
+    if not isinstance(cfg, dict) or not all(isinstance(k, str) for k in cfg):
+        raise _corrupt(Path(where), "meta.json's model config is not a mapping of settings")
+    cfg = cfg_cls.from_dict(cfg, what=f"model config of {where}") if hasattr(cfg_cls, "from_dict") else cfg_cls(**cfg)
     return cls(cfg)
 
 def _read_tensors(path: Path, where: Path) -> dict:
@@ -297,7 +318,7 @@ def _load_tokenizer(path: Path):
     try: return Tokenizer.from_file(str(path))
     except Exception as e: raise TinyStoriesError(f"tokenizer {path} could not be read: {str(e).splitlines()[0]}") from None
 
-def load_model(path, device: str = "auto", model_cls=None, verify: bool = True):
+def load_model(path, device: str = "auto", models: dict | None = None, verify: bool = True):
     "`(model, tok, meta)` from a run directory (best, else latest), a step directory or a Hugging Face model directory."
     p = Path(path).expanduser()
     if not p.exists(): raise TinyStoriesError(f"checkpoint not found: {p}", hint="check the path")
@@ -310,12 +331,12 @@ def load_model(path, device: str = "auto", model_cls=None, verify: bool = True):
                                 "model": {"class": _qualname(model), "config": _config_dict(getattr(model, "cfg", None))}}
     d = find_checkpoint(p)
     meta = read_meta(d, verify=verify)
-    model = build_model(meta, model_cls, where=d)
+    model = build_model(meta, models, where=d)
     load_weights(d, model, verify=False)   # verified just above
     tok = _load_tokenizer(d/"tokenizer.json") if (d/"tokenizer.json").exists() else None
     return model.to(device).eval(), tok, {**meta, "path": str(d)}
 
-# %% ../nbs/06_checkpoint.ipynb #54e1e09d
+# %% ../nbs/06_checkpoint.ipynb #c552c1c0
 class Checkpoints:
     "The checkpoints of one run directory: save (and prune), list, latest, best, clean."
     def __init__(self, run_dir, keep_last: int = 3, keep_every: int = 0, metric: str = "val_loss", mode: str = "min"):
@@ -344,19 +365,35 @@ class Checkpoints:
         return gone
 
     def clean(self) -> list[Path]:
-        "Remove staging leftovers and step directories without a valid meta.json (what a crash leaves)."
+        "Tidy up after a crash: staging removed, an interrupted replacement put back, invalid step directories moved aside."
         if not self.dir.is_dir(): return []
-        gone = []
-        for d in self.dir.iterdir():
+        moved = []
+        for d in sorted(self.dir.iterdir()):
             if not d.is_dir(): continue
-            if d.name.startswith((".tmp-step_", ".old-step_")): gone.append(d)
+            if d.name.startswith(".tmp-step_"): shutil.rmtree(d, ignore_errors=True)   # our own unfinished write
+            elif d.name.startswith(".old-step_"):                                   # replaced, or replacement cut short
+                final = self.dir/d.name[len(".old-"):].rsplit("-", 1)[0]
+                if final.exists(): shutil.rmtree(d, ignore_errors=True)
+                else: os.replace(d, final)
             elif _STEP_RE.match(d.name):
                 try: read_meta(d)
-                except TinyStoriesError: gone.append(d)
-        for d in gone:
-            logger.warning("removing incomplete checkpoint %s", d)
-            _remove(d)
-        return gone
+                except TinyStoriesError as e: moved.append(self.quarantine(d, e.msg))
+        return moved
+
+    def quarantine(self, d: Path, why: str) -> Path:
+        "Move step directory `d` aside as `corrupt-<name>-<time>` (never delete it), with a one-line warning saying `why`."
+        to = self.dir/f"corrupt-{d.name}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+        os.replace(d, to)
+        logger.warning("%s: moved it aside to %s", why, to.name)
+        return to
+
+    def latest_verified(self) -> CkptInfo | None:
+        "The newest checkpoint whose files match their recorded SHA-256; invalid and damaged ones are moved aside."
+        self.clean()
+        for c in reversed(self.list()):
+            try: read_meta(c.path, verify=True); return c
+            except TinyStoriesError as e: self.quarantine(c.path, e.msg)
+        return None
 
 def _remove(d: Path):
     "Delete a checkpoint directory, meta.json first, so a deletion cut short leaves nothing that looks complete."

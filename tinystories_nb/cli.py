@@ -55,9 +55,9 @@ def finite_float(text: str) -> float:
 
 class Parser(argparse.ArgumentParser):
     "argparse with one-line errors (a `TinyStoriesError`, exit status 2) and finite floats for every `type=float` option."
-    def add_argument(self, *args, **kwargs):
-        if kwargs.get("type") is float: kwargs["type"] = finite_float
-        return super().add_argument(*args, **kwargs)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register("type", float, finite_float)   # argparse's own hook: options in argument groups get it too
     def error(self, message):
         raise TinyStoriesError(f"{self.prog}: {message}", hint=f"see {self.prog} --help")
 

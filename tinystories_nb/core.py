@@ -101,13 +101,13 @@ def read_json(path, what: str = "JSON file"):
 
 # %% ../nbs/00_core.ipynb #fce8ded4
 @contextlib.contextmanager
-def dir_lock(path, what: str = "run", name: str = ".lock"):
-    "Hold an exclusive lock on directory `path` (created) for one `what`; another process is refused with a one-line error."
+def dir_lock(path, what: str = "run", name: str = ".lock", wait: bool = False):
+    "Hold an exclusive lock on directory `path` (created) for one `what`; another process is refused with a one-line error (or waits)."
     import datetime, fcntl, socket
     p = need_dir(path, f"{what} directory")
     f = open(p/name, "a+", encoding="utf-8")
     try:
-        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try: fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             f.seek(0); holder = f.read().strip() or "another process"
             raise TinyStoriesError(f"{p} is in use by {holder}", hint=f"wait for it to finish, or choose another {what} directory") from None

@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse, base64, dataclasses, datetime, html, io, json, os, shutil, time
 from dataclasses import dataclass, field
 from pathlib import Path
-from .core import (Config, TinyStoriesError, load_mapping, logger, need_dir, package_data, read_json,
+from .core import (Config, TinyStoriesError, dir_lock, load_mapping, logger, need_dir, package_data, read_json,
                                  sha256_json, write_json)
 
 # %% auto #0
 __all__ = ['PipelineConfig', 'shipped_configs', 'load_pipeline_config', 'stage_stories', 'resolve_tokenizer', 'stage_data',
-           'stage_train', 'make_judge', 'stage_eval', 'write_report', 'run_pipeline', 'cli_demo', 'cli_pipeline']
+           'stage_train', 'check_judge', 'make_judge', 'stage_eval', 'write_report', 'check_pipeline', 'run_pipeline',
+           'cli_demo', 'cli_pipeline']
 
 # %% ../nbs/24_demo.ipynb #84206517
 @dataclass
@@ -57,13 +58,16 @@ def load_pipeline_config(spec, **overrides) -> PipelineConfig:
     return PipelineConfig.from_dict(d, what=f"pipeline config {p}")
 
 # %% ../nbs/24_demo.ipynb #84331417
+def _generate_cfg(cfg: PipelineConfig):
+    from tinystories_nb.generate import GenerateConfig
+    return GenerateConfig.from_dict({"teacher": cfg.teacher, "n": cfg.n_stories or 6000, "seed": cfg.seed, **cfg.generate},
+                                    what="pipeline [generate]")
+
 def stage_stories(cfg: PipelineConfig, out: Path) -> tuple[list[str], dict]:
     "Stories for `prepare`: generated, capped from the inputs, or the inputs themselves; returns (inputs, info)."
     if cfg.teacher != "none":
         from tinystories_nb.generate import GenerateConfig, generate
-        gcfg = GenerateConfig.from_dict({"teacher": cfg.teacher, "n": cfg.n_stories or 6000, "seed": cfg.seed, **cfg.generate},
-                                        what="pipeline [generate]")
-        rep = generate(out/"corpus", gcfg)
+        rep = generate(out/"corpus", _generate_cfg(cfg))
         return [str(out/"corpus"/"stories.jsonl")], {"teacher": cfg.teacher, "stories": rep.counts.get("done", 0), "counts": rep.counts}
     if cfg.n_stories is None: return list(cfg.inputs), {"inputs": cfg.inputs}
     from tinystories_nb.data import read_stories, write_jsonl
@@ -99,9 +103,12 @@ def resolve_tokenizer(spec: str | None) -> str | None:
 
 def stage_data(cfg: PipelineConfig, out: Path, inputs: list[str]):
     "Clean, tokenize and pretokenise into `out/data` (a no-op when it is up to date)."
-    from tinystories_nb.tokenize import PrepareConfig, prepare
-    pcfg = PrepareConfig.from_dict(cfg.prepare, what="pipeline [prepare]")
-    return prepare(inputs, out/"data", val=cfg.val or None, tokenizer=resolve_tokenizer(cfg.tokenizer), cfg=pcfg)
+    from tinystories_nb.tokenize import prepare
+    return prepare(inputs, out/"data", val=cfg.val or None, tokenizer=resolve_tokenizer(cfg.tokenizer), cfg=_prepare_cfg(cfg))
+
+def _prepare_cfg(cfg: PipelineConfig):
+    from tinystories_nb.tokenize import PrepareConfig
+    return PrepareConfig.from_dict(cfg.prepare, what="pipeline [prepare]")
 
 # %% ../nbs/24_demo.ipynb #35870aba
 def _last_step(run: Path) -> int:
@@ -109,10 +116,14 @@ def _last_step(run: Path) -> int:
     try: return max((c.step for c in list_checkpoints(run)), default=0)
     except TinyStoriesError: return 0
 
+def _train_cfg(cfg: PipelineConfig, data_dir: Path):
+    from tinystories_nb.train import TrainConfig
+    return TrainConfig.from_dict({"seed": cfg.seed, **cfg.train, "data": str(data_dir)}, what="pipeline [train]")
+
 def stage_train(cfg: PipelineConfig, out: Path, data_dir: Path) -> dict:
     "Train into `out/run`, or resume, or skip a finished run; returns what happened."
-    from tinystories_nb.train import TrainConfig, train
-    tcfg = TrainConfig.from_dict({"seed": cfg.seed, **cfg.train, "data": str(data_dir)}, what="pipeline [train]")
+    from tinystories_nb.train import train
+    tcfg = _train_cfg(cfg, data_dir)
     run = out/"run"
     done = _last_step(run)
     if done >= tcfg.max_steps: return {"run": str(run), "skipped": True, "step": done}
@@ -124,14 +135,24 @@ def stage_train(cfg: PipelineConfig, out: Path, data_dir: Path) -> dict:
             ("step", "stop_reason", "train_loss", "val_loss", "val_bpb", "tokens", "seconds")}}
 
 # %% ../nbs/24_demo.ipynb #1a40056e
+def check_judge(jcfg: dict | None):
+    "Check a `[judge]` table without contacting anyone: known settings, a model, numbers in range, the key in the environment."
+    if not jcfg: return
+    from tinystories_nb.core import get_secret
+    known = {"model", "base_url", "api_key_env", "budget_usd", "mode", "max_concurrency", "prompt"}
+    if bad := sorted(set(jcfg) - known): raise TinyStoriesError(f"pipeline [judge]: unknown setting(s) {', '.join(bad)}", hint=f"valid: {', '.join(sorted(known))}")
+    if not jcfg.get("model"): raise TinyStoriesError("pipeline [judge] needs a model", hint='e.g. model = "gpt-4o"')
+    b, c = jcfg.get("budget_usd"), jcfg.get("max_concurrency", 16)
+    if b is not None and not (isinstance(b, (int, float)) and 0 < b < float("inf")): raise TinyStoriesError(f"pipeline [judge]: budget_usd must be a positive number, got {b!r}")
+    if not (isinstance(c, int) and c >= 1): raise TinyStoriesError(f"pipeline [judge]: max_concurrency must be at least 1, got {c!r}")
+    if env := jcfg.get("api_key_env", "OPENAI_API_KEY"): get_secret(env)
+
 def make_judge(jcfg: dict | None, cache: Path):
     "A `Judge` over the shared LLM client from a `[judge]` table (the key is read from the environment only)."
     if not jcfg: return None
     from tinystories_nb.judge import Judge
     from tinystories_nb.llm import LLMClient
-    known = {"model", "base_url", "api_key_env", "budget_usd", "mode", "max_concurrency", "prompt"}
-    if bad := sorted(set(jcfg) - known): raise TinyStoriesError(f"pipeline [judge]: unknown setting(s) {', '.join(bad)}", hint=f"valid: {', '.join(sorted(known))}")
-    if not jcfg.get("model"): raise TinyStoriesError("pipeline [judge] needs a model", hint='e.g. model = "gpt-4o"')
+    check_judge(jcfg)
     client = LLMClient(jcfg["model"], base_url=jcfg.get("base_url"), api_key_env=jcfg.get("api_key_env", "OPENAI_API_KEY"),
                        max_concurrency=jcfg.get("max_concurrency", 16), budget_usd=jcfg.get("budget_usd"))
     return Judge(client, jcfg.get("prompt", "story"), cache=cache, mode=jcfg.get("mode", "auto"))
@@ -144,10 +165,14 @@ def _rouge_index(out: Path, inputs: list[str]):
     try: return RougeIndex(path)
     except TinyStoriesError: return RougeIndex.build(read_stories(inputs), path, n=2)
 
+def _eval_cfg(cfg: PipelineConfig):
+    from tinystories_nb.evaluate import EvalConfig
+    return EvalConfig.from_dict({"seed": cfg.seed, **cfg.eval}, what="pipeline [eval]")
+
 def stage_eval(cfg: PipelineConfig, out: Path, run: Path, data_dir: Path, inputs: list[str]) -> dict:
     "Evaluate the trained model into `out/eval`; returns its summary."
-    from tinystories_nb.evaluate import EvalConfig, evaluate
-    ecfg = EvalConfig.from_dict({"seed": cfg.seed, **cfg.eval}, what="pipeline [eval]")
+    from tinystories_nb.evaluate import evaluate
+    ecfg = _eval_cfg(cfg)
     judge = make_judge(cfg.judge, out/"eval"/"judge_cache.sqlite")
     index = _rouge_index(out, inputs) if cfg.n_stories is not None else None   # full datasets: build it with `tinystories eval`
     device = cfg.train.get("device", "auto")
@@ -236,9 +261,18 @@ def write_report(out, info: dict) -> Path:
     return path
 
 # %% ../nbs/24_demo.ipynb #77fb7a2a
+def check_pipeline(cfg: PipelineConfig):
+    "Every stage's settings, checked before the first stage runs: a typo in [eval] is reported before training, not after."
+    if cfg.teacher != "none": _generate_cfg(cfg)
+    _prepare_cfg(cfg); _train_cfg(cfg, Path(".")); _eval_cfg(cfg); check_judge(cfg.judge)
+    if cfg.tokenizer and not cfg.tokenizer.startswith("hf://"): resolve_tokenizer(cfg.tokenizer)
+
 def run_pipeline(cfg: PipelineConfig, out=None, echo=None) -> Path:
     "Run every stage of `cfg` into `out` (default `cfg.out`), reusing finished work; returns the report's path."
-    out = need_dir(out or cfg.out, "pipeline directory")
+    check_pipeline(cfg)
+    with dir_lock(out or cfg.out, "pipeline") as out: return _run_pipeline(cfg, out, echo)
+
+def _run_pipeline(cfg: PipelineConfig, out: Path, echo) -> Path:
     say = echo or (lambda msg: logger.info(msg))
     info = {"config": cfg.to_dict(), "stages": {}}
     def stage(name, fn, *args):
@@ -287,8 +321,8 @@ def cli_demo(p: argparse.ArgumentParser):
     def run(args):
         cfg = load_pipeline_config("demo")
         if args.data: cfg = cfg.replace(teacher="none", inputs=args.data)
-        if args.n_stories: cfg = cfg.replace(n_stories=args.n_stories)
-        if args.steps: cfg = cfg.replace(train={**cfg.train, "max_steps": args.steps})
+        if args.n_stories is not None: cfg = cfg.replace(n_stories=args.n_stories)
+        if args.steps is not None: cfg = cfg.replace(train={**cfg.train, "max_steps": args.steps})
         if args.device: cfg = cfg.replace(train={**cfg.train, "device": args.device})
         cfg = _judge_from(args, cfg)
         return _finish(run_pipeline(cfg, args.out, echo=print))

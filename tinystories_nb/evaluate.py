@@ -6,24 +6,44 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/evaluate.html.md"""
 
 # %% ../nbs/18_evaluate.ipynb #3579e614
 from __future__ import annotations
-import argparse, base64, contextlib, dataclasses, datetime, html, io, json, math, os, random
+import argparse, base64, contextlib, dataclasses, datetime, html, io, json, math, os, random, sys
 from pathlib import Path
 from typing import Iterable, Sequence
 import numpy as np
-from .core import (Config, TinyStoriesError, atomic_write, logger, need_dir, progress, read_json, sha256_file,
-                                 sha256_json, write_json)
+from .core import (Config, TinyStoriesError, atomic_write, dir_lock, logger, need_dir, progress, read_json,
+                                 sha256_file, sha256_json, write_json)
 from .data import EOT
 from .judge import AGE_GROUPS, CATEGORIES, INSTRUCTIONS, Judge, JudgeItem, grader_flags, tally
 
 # %% auto #0
-__all__ = ['GEN_PROTOCOL', 'AUTO_METRICS', 'AGE_YEARS', 'SUMMARY_FORMAT', 'HUMAN_GRADES', 'EvalConfig', 'bootstrap_mean',
-           'metric_summary', 'EvalPrompt', 'cpu_threads_for', 'encode_prompts', 'complete', 'model_identity',
-           'completions_key', 'cached_complete', 'sample_metrics', 'load_sets', 'eval_prompts', 'summarise', 'evaluate',
-           'write_samples', 'load_samples', 'load_summary', 'metrics_table', 'plot_summary', 'report_figure',
-           'write_report', 'compare', 'plot_scores', 'plot_vs_size', 'add_human_grade', 'load_human_grades',
-           'GradingWidget', 'rankdata', 'spearman', 'agreement', 'cli_eval']
+__all__ = ['EVAL_RULES', 'GEN_PROTOCOL', 'AUTO_METRICS', 'AGE_YEARS', 'JUDGE_METRICS', 'SUMMARY_FORMAT', 'HUMAN_GRADES',
+           'FLAGGED_HEADER', 'EvalConfig', 'bootstrap_mean', 'metric_summary', 'EvalPrompt', 'cpu_threads_for',
+           'encode_prompts', 'complete', 'model_identity', 'completions_key', 'cached_complete', 'sample_metrics',
+           'load_sets', 'eval_prompts', 'summarise', 'without_flagged', 'evaluate', 'write_samples', 'load_samples',
+           'load_summary', 'metrics_table', 'flagged_table', 'plot_summary', 'report_figure', 'write_report', 'compare',
+           'plot_scores', 'plot_vs_size', 'add_human_grade', 'load_human_grades', 'GradingWidget', 'rankdata',
+           'spearman', 'agreement', 'cli_eval']
 
 # %% ../nbs/18_evaluate.ipynb #e8b33107
+def _whole(lo: int, hi: int | None = None, none_ok: bool = False):
+    return lambda v: (none_ok and v is None) or (type(v) is int and v >= lo and (hi is None or v <= hi))
+
+EVAL_RULES = (   # (setting, check, what it must be)
+    ("evalset", lambda v: isinstance(v, str) and bool(v.strip()), "the name of a shipped set or a file"),
+    ("n_per_prompt", _whole(1, 100_000), "at least 1 (and at most 100000)"),
+    ("temperature", lambda v: v == 0 or 1e-3 <= v <= 100, "0 (greedy) or from 0.001 to 100"),
+    ("top_k", _whole(0, none_ok=True), "unset, or a whole number >= 0 (0: off)"),
+    ("top_p", lambda v: v is None or 0 < v <= 1, "unset, or in (0, 1]"),
+    ("max_new_tokens", _whole(1, 1_000_000), "at least 1"),
+    ("seed", _whole(0, 2**63 - 1), "a whole number >= 0"),
+    ("batch_size", _whole(1, 1_000_000), "at least 1"),
+    ("dtype", lambda v: v in (None, "auto", "bf16", "fp16", "fp32"), "unset, auto, bf16, fp16 or fp32"),
+    ("probe_max_new_tokens", _whole(1, 1_000_000), "at least 1"),
+    ("rouge_n", _whole(1, 8), "from 1 to 8"),
+    ("bootstrap", _whole(100, 1_000_000), "from 100 to 1000000 resamples"),
+    ("bootstrap_seed", _whole(0, 2**63 - 1), "a whole number >= 0"),
+)
+
 @dataclasses.dataclass
 class EvalConfig(Config):
     "What to evaluate and how to sample (all of it is stored in the summary)."
@@ -45,11 +65,11 @@ class EvalConfig(Config):
 
     def __post_init__(self):
         super().__post_init__()                     # every number finite
-        if self.n_per_prompt < 1: raise TinyStoriesError(f"n_per_prompt must be at least 1, got {self.n_per_prompt}")
-        if self.temperature < 0: raise TinyStoriesError(f"temperature must be >= 0, got {self.temperature}")
-        if self.max_new_tokens < 1 or self.probe_max_new_tokens < 1: raise TinyStoriesError("max_new_tokens must be at least 1")
-        if self.batch_size < 1: raise TinyStoriesError(f"batch_size must be at least 1, got {self.batch_size}")
-        if self.bootstrap < 100: raise TinyStoriesError(f"bootstrap needs at least 100 resamples, got {self.bootstrap}")
+        for name, check, rule in EVAL_RULES:
+            v = getattr(self, name)
+            try: good = check(v)
+            except TypeError: good = False                       # e.g. None where a number belongs
+            if not good: raise TinyStoriesError(f"EvalConfig: {name} must be {rule}, got {v!r}")
 
     def sampling(self) -> dict:
         "The settings that determine the beginnings' completions."
@@ -299,6 +319,22 @@ def summarise(records: list[dict], resamples: int = 1000, seed: int = 0) -> tupl
     return out, ages
 
 # %% ../nbs/18_evaluate.ipynb #cf85e16d
+JUDGE_METRICS = (*CATEGORIES, "age", *(f"follows_{k}" for k in INSTRUCTIONS), "follows_all", "follows_all_ood")
+
+def without_flagged(records: list[dict], metrics: dict, resamples: int = 1000, seed: int = 0) -> dict:
+    "Each judge score's mean with all judged completions and without the flagged ones: {'flagged', 'judged', 'metrics'}."
+    judged = [r for r in records if r.get("judge")]
+    clean, _ = summarise([{**r, "metrics": {}} for r in judged if not r["flags"]], resamples, seed)   # judge scores only
+    none = {"mean": None, "ci_low": None, "ci_high": None, "n": 0}
+    out = {}
+    for k in JUDGE_METRICS:
+        if k not in metrics: continue
+        c = clean.get(k, none)
+        out[k] = {"mean": metrics[k]["mean"], "n": metrics[k]["n"], "mean_unflagged": c["mean"], "ci_low_unflagged": c["ci_low"],
+                  "ci_high_unflagged": c["ci_high"], "n_unflagged": c["n"], "n_flagged": metrics[k]["n"] - c["n"]}
+    return {"flagged": sum(bool(r["flags"]) for r in judged), "judged": len(judged), "metrics": out}
+
+# %% ../nbs/18_evaluate.ipynb #476ee9bf
 SUMMARY_FORMAT = "tinystories_nb.eval/1"
 
 def evaluate(ckpt, out, cfg: EvalConfig | None = None, judge: Judge | None = None, device: str = "auto",
@@ -306,7 +342,7 @@ def evaluate(ckpt, out, cfg: EvalConfig | None = None, judge: Judge | None = Non
     "Evaluate checkpoint `ckpt` into directory `out` (`report=False`: no report files); returns the summary (also in `out/summary.json`)."
     from tinystories_nb.checkpoint import load_model
     from tinystories_nb.core import pick_device
-    cfg = (cfg or EvalConfig()).replace(**overrides) if overrides else (cfg or EvalConfig())
+    cfg = (cfg or EvalConfig()).replace(**overrides)              # replace() checks every setting again, after any edits in place
     evalsets = load_sets(cfg)                                     # bad input fails here, before anything is loaded or written
     device = pick_device(device)
     model, tok, meta = load_model(ckpt, device=device)
@@ -317,7 +353,10 @@ def evaluate(ckpt, out, cfg: EvalConfig | None = None, judge: Judge | None = Non
     if rouge_index is not None:
         from tinystories_nb.metrics import RougeIndex
         index = rouge_index if isinstance(rouge_index, RougeIndex) else RougeIndex(rouge_index)
-    out = need_dir(out, "eval directory")
+    with dir_lock(out, "eval") as out:                            # one evaluation per directory at a time
+        return _evaluate_into(out, model, tok, meta, ident, cfg, evalsets, judge, device, label, ckpt, data, index, vocab, report)
+
+def _evaluate_into(out: Path, model, tok, meta, ident, cfg, evalsets, judge, device, label, ckpt, data, index, vocab, report) -> dict:
     records, sets = _generate(model, tok, ident, cfg, evalsets, out, device, vocab, index)
     info = {"label": label or _label(meta, ckpt), **ident, "params": model.num_params(non_embedding=False),
             "non_embedding_params": model.num_params(non_embedding=True), "config": (meta.get("model") or {}).get("config")}
@@ -341,7 +380,8 @@ def evaluate(ckpt, out, cfg: EvalConfig | None = None, judge: Judge | None = Non
                              "resampled_by": "prompt (all completions of a beginning or Instruct item together); probes one by one"},
                "samples": {k: sum(r["kind"] == k for r in records) for k in ("beginning", "probe", "instruct")},
                "flagged": sum(bool(r["flags"]) for r in records), "age_groups": ages if judge is not None else None,
-               "metrics": metrics}
+               "metrics": metrics,
+               "judge_without_flagged": without_flagged(records, metrics, cfg.bootstrap, cfg.bootstrap_seed) if judge is not None else None}
     write_samples(out/"samples.jsonl", records)
     if report:
         agr = None
@@ -392,6 +432,17 @@ def metrics_table(summary: dict) -> list[list[str]]:
     for k, m in summary["metrics"].items():
         ci = f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}]" if m["ci_low"] is not None else "–"
         rows.append([k, _fmt(m["mean"]), ci, str(m["n"]), str(m["failures"])])
+    return rows
+
+FLAGGED_HEADER = ["judge score", "mean (all)", "n", "mean without flagged", "95% interval without flagged", "flagged"]
+
+def flagged_table(summary: dict) -> list[list[str]]:
+    "Rows of `FLAGGED_HEADER`: each judge score's mean with all judged completions and without those flagged for addressing the grader."
+    wf = summary.get("judge_without_flagged") or {}
+    rows = []
+    for k, m in (wf.get("metrics") or {}).items():
+        ci = f"[{_fmt(m['ci_low_unflagged'])}, {_fmt(m['ci_high_unflagged'])}]" if m["ci_low_unflagged"] is not None else "–"
+        rows.append([k, _fmt(m["mean"]), str(m["n"]), _fmt(m["mean_unflagged"]), ci, str(m["n_flagged"])])
     return rows
 
 def plot_summary(summary: dict, metrics: Sequence[str] | None = None, ax=None, title: str | None = None):
@@ -488,6 +539,13 @@ def write_report(eval_dir, summary: dict | None = None, records: list[dict] | No
     h.append("</table><h2>Metrics</h2><table><tr><th>metric</th><th>mean</th><th>95% interval</th><th>n</th><th>failures</th></tr>")
     h += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in table]
     h.append("</table>")
+    if ftable := flagged_table(summary):
+        wf = summary["judge_without_flagged"]
+        h.append(f"<h3>Judge scores with and without flagged completions</h3><p>{wf['flagged']} of {wf['judged']} judged "
+                 "completion(s) were flagged for addressing the grader; they are in the means “(all)” and left out of the others.</p><table>")
+        h.append("<tr>" + "".join(f"<th>{e(c)}</th>" for c in FLAGGED_HEADER) + "</tr>")
+        h += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in ftable]
+        h.append("</table>")
     if summary.get("age_groups"):
         h.append("<p>Age groups guessed: " + e(", ".join(f"{g} ({AGE_GROUPS[g]}): {n}" for g, n in summary["age_groups"].items())) + "</p>")
     h += [f"<p><img src='{src}' alt='plot'></p>" for src in imgs]
@@ -510,6 +568,11 @@ def write_report(eval_dir, summary: dict | None = None, records: list[dict] | No
     with atomic_write(d/"report.html") as f: f.write("\n".join(h))
     md = [f"# Evaluation of {summary['model']['label']}", "", *[f"- **{k}**: {v}" for k, v in _overview(summary)], "",
           "| metric | mean | 95% interval | n | failures |", "|---|---|---|---|---|", *["| " + " | ".join(row) + " |" for row in table], ""]
+    if ftable:
+        wf = summary["judge_without_flagged"]
+        md += ["## Judge scores with and without flagged completions", "",
+               f"{wf['flagged']} of {wf['judged']} judged completion(s) were flagged for addressing the grader.", "",
+               "| " + " | ".join(FLAGGED_HEADER) + " |", "|" + "---|" * len(FLAGGED_HEADER), *["| " + " | ".join(row) + " |" for row in ftable], ""]
     if agreement_table is not None: md += ["## Judge–human agreement", "", agreement_table.to_markdown() if _has_tabulate() else agreement_table.to_string(), ""]
     md += ["## Examples", ""]
     for r in _examples(records):
@@ -749,9 +812,52 @@ def _print_summary(s: dict, out):
     if t: print(f"judge {s['judge']['model']}: {t['ok']}/{t['n']} graded, {t['failed']} failed "
                 f"({', '.join(f'{k} {v}' for k, v in t['failures'].items() if v) or 'none'}), {t['cached']} cached, ${t['cost_usd']:.4f}")
     if s["flagged"]: print(f"{s['flagged']} completion(s) address the grader (see the report)")
+    wf = s.get("judge_without_flagged")
+    if wf and wf["flagged"]:
+        print(f"judge means without the {wf['flagged']} flagged completion(s): " + ", ".join(
+            f"{k} {_fmt(m['mean_unflagged'])} (all {_fmt(m['mean'])})" for k, m in wf["metrics"].items()))
     print(f"wrote {out}/samples.jsonl, {out}/summary.json, {out}/report.html")
 
+def _command_line(p: argparse.ArgumentParser, args) -> str:
+    "The `tinystories eval ...` command line that `args` stands for (options at their defaults left out): what to run again."
+    import shlex
+    parts = ["tinystories", "eval"]
+    for a in p._actions:
+        if not a.option_strings or a.dest == "help" or getattr(args, a.dest, a.default) == a.default: continue
+        opt, v = max(a.option_strings, key=len), getattr(args, a.dest)
+        parts += [opt] if isinstance(v, bool) else [opt, shlex.quote(str(v))]
+    return " ".join(parts)
+
+def _one_line(text, n: int = 160) -> str:
+    t = " ".join(str(text).split())
+    return t if len(t) <= n else t[:n - 1] + "…"
+
+def _judge_outcome(s: dict, out, again: str) -> int:
+    "Say how the judging went when verdicts failed; the exit status: 1 when every verdict failed, else 0."
+    t = s.get("judge_tally")
+    if not t or not t["failed"]: return 0
+    why = ", ".join(f"{k} {v}" for k, v in t["failures"].items() if v)
+    if t["ok"] == 0:
+        first = next((r["judge"].get("error") for r in load_samples(out) if r.get("judge") and not r["judge"]["ok"]), None)
+        print(f"tinystories: error: every judge call failed ({t['failed']} of {t['n']}: {why}"
+              f"{'; first: ' + _one_line(first) if first else ''}), so there are no judge scores; "
+              f"when the judge works again, retry with: {again}", file=sys.stderr)
+        return 1
+    print(f"{t['failed']} of {t['n']} judge verdicts failed ({why}); failures are not cached, so running the same "
+          f"command again retries only those: {again}")
+    return 0
+
+def _check_cli_numbers(args):
+    "The judge's numeric options, checked before anything is loaded (EvalConfig checks the others)."
+    rules = [("--max-concurrency", args.max_concurrency, lambda v: 1 <= v <= 1024, "from 1 to 1024"),
+             ("--max-attempts", args.max_attempts, lambda v: 1 <= v <= 100, "from 1 to 100"),
+             ("--judge-max-tokens", args.judge_max_tokens, lambda v: 1 <= v <= 1_000_000, "at least 1"),
+             ("--budget-usd", args.budget_usd, lambda v: v is None or (math.isfinite(v) and v > 0), "more than 0 (leave it out for no cap)")]
+    for opt, v, check, rule in rules:
+        if not check(v): raise TinyStoriesError(f"{opt} must be {rule}, got {v}")
+
 def cli_eval(p: argparse.ArgumentParser):
+    from tinystories_nb.cli import finite_float        # an argument group's add_argument is argparse's own: say it here
     from tinystories_nb.judge import MODES
     p.add_argument("--ckpt", required=True, metavar="DIR", help="run directory, checkpoint directory or Hugging Face model directory")
     p.add_argument("--out", required=True, metavar="DIR", help="eval directory (samples.jsonl, summary.json, report.html, caches)")
@@ -761,6 +867,7 @@ def cli_eval(p: argparse.ArgumentParser):
     p.add_argument("--top-k", type=int, default=None, metavar="K", help="sample from the K most likely tokens only (default: off)")
     p.add_argument("--top-p", type=float, default=None, metavar="P", help="nucleus sampling: the most likely tokens that make up probability P (default: off)")
     p.add_argument("--max-new-tokens", type=int, default=256, metavar="N", help="new tokens per completion at most (fewer where the context ends first)")
+    p.add_argument("--probe-max-new-tokens", type=int, default=16, metavar="N", help="new tokens per (greedy) probe completion at most")
     p.add_argument("--seed", type=int, default=0, help="random seed of the sampling")
     p.add_argument("--batch-size", type=int, default=32, metavar="B", help="completions generated at once")
     p.add_argument("--probes", default="probes", help="probe set, or 'none'")
@@ -780,24 +887,29 @@ def cli_eval(p: argparse.ArgumentParser):
     g.add_argument("--judge-mode", choices=MODES, default="auto", help="json_schema (structured output), text (strict text), or auto (json_schema where the server accepts it)")
     g.add_argument("--judge-cache", default=None, help="verdict cache (default: DIR/judge_cache.sqlite)")
     g.add_argument("--max-concurrency", type=int, default=16, metavar="N", help="judge requests in flight at once")
-    g.add_argument("--budget-usd", type=float, default=None, help="stop judging before spending more")
+    g.add_argument("--max-attempts", type=int, default=6, metavar="N", help="tries per judge request (429s, 5xx, timeouts are retried)")
+    g.add_argument("--judge-max-tokens", type=int, default=800, metavar="N", help="the judge's reply length at most, in tokens")
+    g.add_argument("--budget-usd", type=finite_float, default=None, help="stop judging before spending more")
     def run(args):
         from tinystories_nb.core import get_secret
         from tinystories_nb.llm import LLMClient
         cfg = EvalConfig(evalset=args.evalset, n_per_prompt=args.n_per_prompt, temperature=args.temperature, top_k=args.top_k,
                          top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed, batch_size=args.batch_size,
-                         probes=None if args.probes.lower() == "none" else args.probes, instruct=args.instruct, bootstrap=args.bootstrap)
+                         probes=None if args.probes.lower() == "none" else args.probes, instruct=args.instruct, bootstrap=args.bootstrap,
+                         probe_max_new_tokens=args.probe_max_new_tokens)
+        _check_cli_numbers(args)                                             # all of it before a model is loaded
         judge = None
         if args.judge == "openai":
             if not args.model: raise TinyStoriesError("--judge openai needs --model", hint="e.g. --model gpt-4o")
             key_env = None if args.api_key_env.lower() in ("", "none") else args.api_key_env
             if key_env: get_secret(key_env)                                  # fail now, not after generating
             client = LLMClient(args.model, base_url=args.base_url, api_key_env=key_env, max_concurrency=args.max_concurrency,
-                               budget_usd=args.budget_usd)
-            judge = Judge(client, args.judge_prompt, cache=args.judge_cache, mode=args.judge_mode, prompts_file=args.judge_prompts_file)
+                               max_attempts=args.max_attempts, budget_usd=args.budget_usd)
+            judge = Judge(client, args.judge_prompt, cache=args.judge_cache, mode=args.judge_mode, max_tokens=args.judge_max_tokens,
+                          prompts_file=args.judge_prompts_file)
         elif args.model or args.base_url:
             raise TinyStoriesError("--model/--base-url are for the judge", hint="add --judge openai")
         s = evaluate(args.ckpt, args.out, cfg, judge=judge, device=args.device, label=args.label, data=args.data, rouge_index=args.rouge_index)
         _print_summary(s, args.out)
-        return 0
+        return _judge_outcome(s, args.out, _command_line(p, args))
     return run

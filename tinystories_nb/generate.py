@@ -6,11 +6,11 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/generate.html.md"""
 
 # %% ../nbs/14_generate.ipynb #4817c750
 from __future__ import annotations
-import asyncio, collections, contextlib, dataclasses, functools, itertools, json, os, re, sqlite3, tempfile, time
+import argparse, asyncio, collections, contextlib, dataclasses, functools, itertools, json, os, re, shlex, sqlite3, sys, tempfile, time, uuid
 from pathlib import Path
 from typing import Iterable, Iterator
-from .core import (Config, TinyStoriesError, atomic_write, canonical_json, logger, need_dir, progress, replace_if_changed,
-                                 write_json)
+from .core import (Config, TinyStoriesError, atomic_write, canonical_json, dir_lock, logger, need_dir, progress,
+                                 replace_if_changed, write_json)
 from .llm import BudgetExceeded, ChatResult, LLMClient, LLMError
 from . import data
 from .data import Story, read_stories
@@ -20,9 +20,10 @@ from .teachers import LLMTeacher, OfflineTeacher, validate_story
 # %% auto #0
 __all__ = ['STATUSES', 'IDENTITY', 'EXPORTS', 'JobStore', 'add', 'claim', 'finish', 'release', 'reset_stale', 'retry_failed',
            'GenerateConfig', 'check_identity', 'spec_of', 'story_of', 'stories', 'needs_summary', 'set_summaries',
-           'record_batch', 'open_batches', 'rows_by_id', 'JobReport', 'generate', 'export', 'write_outputs',
-           'instruct_records', 'fake_teacher', 'cli_generate', 'words_of', 'distinct_n', 'openings', 'corpus_stats',
-           'compare_stats', 'plot_lengths', 'plot_coverage', 'same_word', 'highlight', 'StoryBrowser']
+           'open_intent', 'abandon_intent', 'open_intents', 'record_batch', 'open_batches', 'batch', 'rows_by_id',
+           'JobReport', 'problems', 'generate', 'export', 'write_outputs', 'instruct_records', 'fake_teacher', 'advice',
+           'cli_generate', 'words_of', 'distinct_n', 'openings', 'corpus_stats', 'compare_stats', 'plot_lengths',
+           'plot_coverage', 'same_word', 'highlight', 'StoryBrowser']
 
 # %% ../nbs/14_generate.ipynb #b928f62c
 STATUSES = ("pending", "in_flight", "done", "invalid", "failed")
@@ -40,6 +41,9 @@ CREATE INDEX IF NOT EXISTS prompts_status ON prompts (status, idx);
 CREATE TABLE IF NOT EXISTS batches (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, row_ids TEXT NOT NULL, input_file TEXT,
     created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS intents (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('open', 'submitted', 'abandoned')),
+    row_ids TEXT NOT NULL, input_file TEXT, batch_id TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL);
 """
 
 class JobStore:
@@ -83,14 +87,30 @@ class JobStore:
 
     def __len__(self): return self.db.execute("SELECT COUNT(*) FROM prompts").fetchone()[0]
 
+    def next_idx(self) -> int:
+        "The prompt index after the highest one in the store (where new prompts start)."
+        return self.db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM prompts").fetchone()[0]
+
+    def live(self) -> int:
+        "Rows that are, or may still become, a story: every status but `invalid`."
+        return self.db.execute("SELECT COUNT(*) FROM prompts WHERE status != 'invalid'").fetchone()[0]
+
+    @property
+    def job_id(self) -> str:
+        "A random id of this job, made on first use; it tags the job's Batch API submissions."
+        if (j := self.get_meta("job_id")) is None:
+            j = uuid.uuid4().hex
+            with self.tx() as db: self.set_meta("job_id", j, db)
+        return j
+
 # %% ../nbs/14_generate.ipynb #d282cc05
 def _spec_json(spec) -> dict:
     "A spec as a plain dict (a `PromptSpec`, any dataclass, or a mapping)."
     if isinstance(spec, dict): return spec
     return spec.to_dict() if hasattr(spec, "to_dict") else dataclasses.asdict(spec)
 
-def add(self, specs: Iterable, start_idx: int = 0) -> int:
-    "Insert a row for each new spec (ids already present are skipped); returns how many were added."
+def add(self, specs: Iterable, start_idx: int = 0, meta: dict | None = None) -> int:
+    "Insert a row for each new spec (ids already present are skipped), with optional meta updates; returns how many were added."
     now, rows = time.time(), []
     for i, s in enumerate(specs, start_idx):
         d = _spec_json(s)
@@ -100,7 +120,9 @@ def add(self, specs: Iterable, start_idx: int = 0) -> int:
         before = db.total_changes
         db.executemany("INSERT OR IGNORE INTO prompts (id, idx, prompt, words, features, template, template_sha, spec, "
                        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        return db.total_changes - before
+        added = db.total_changes - before
+        for k, v in (meta or {}).items(): self.set_meta(k, v, db)
+        return added
 
 def _words(d: dict) -> list[str]:
     "The required words as a list: verb, noun, adjective (the Instruct `Words:` order), then any others."
@@ -146,10 +168,11 @@ def release(self, ids: list[str]):
                        "WHERE id = ? AND status = 'in_flight'", [(time.time(), i) for i in ids])
 
 def reset_stale(self) -> int:
-    "After a crash: in_flight rows not waiting in a submitted batch go back to pending; returns how many."
+    "After a crash: in_flight rows not waiting in a submitted batch or an open intent go back to pending; returns how many."
     with self.tx() as db:
         return db.execute("UPDATE prompts SET status = 'pending', batch_id = NULL, updated_at = ? WHERE status = 'in_flight' "
-                          "AND (batch_id IS NULL OR batch_id NOT IN (SELECT id FROM batches WHERE status = 'submitted'))",
+                          "AND (batch_id IS NULL OR (batch_id NOT IN (SELECT id FROM batches WHERE status = 'submitted') "
+                          "AND batch_id NOT IN (SELECT id FROM intents WHERE status = 'open')))",
                           (time.time(),)).rowcount
 
 def retry_failed(self, row_attempts: int) -> int:
@@ -166,7 +189,7 @@ JobStore.claim, JobStore.finish, JobStore.release, JobStore.reset_stale, JobStor
 class GenerateConfig(Config):
     "Settings of a generation job (`tinystories generate`)."
     teacher: str = "offline"            # offline | openai
-    n: int = 100                        # number of prompts
+    n: int = 100                        # stories the job makes (a prompt each; rejected ones are topped up)
     model: str = "gpt-4o-mini"
     base_url: str | None = None         # any OpenAI-compatible server; None = api.openai.com
     api_key_env: str | None = "OPENAI_API_KEY"
@@ -184,6 +207,35 @@ class GenerateConfig(Config):
     row_attempts: int = 3               # runs that may retry a failed row
     batch_size: int = 50_000            # requests per Batch API batch (OpenAI's limit)
     poll_s: float = 30.0                # Batch API polling interval
+    min_words: int = 50                 # stories shorter than this are rejected (invalid)
+    top_up_rounds: int = 3              # times a run may replace rejected stories with new prompts to reach n
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name, (lo, hi, open_lo) in _RANGES.items(): _check_range(self, name, lo, hi, open_lo)
+        if self.teacher not in ("offline", "openai"): _bad("teacher", "offline or openai", self.teacher)
+        if not isinstance(self.model, str) or not self.model.strip(): _bad("model", "a model name", self.model)
+        if self.base_url is not None and not re.match(r"https?://[^/\s]+", str(self.base_url)):
+            _bad("base_url", "an http:// or https:// URL", self.base_url)
+
+_RANGES = {  # setting: (lowest, highest or None, lowest excluded)
+    "n": (1, 10_000_000, False), "concurrency": (1, 1024, False), "budget_usd": (0, None, False), "seed": (0, None, False),
+    "temperature": (0, 2, False), "max_tokens": (1, 1_000_000, False), "summary_max_tokens": (1, 1_000_000, False),
+    "timeout": (0, 86_400, True), "max_attempts": (1, 100, False), "row_attempts": (1, 1000, False),
+    "batch_size": (1, 50_000, False), "poll_s": (0, 86_400, True), "min_words": (0, 600, False), "top_up_rounds": (0, 100, False)}
+
+def _bad(name: str, rule: str, v):
+    raise TinyStoriesError(f"generate setting {name} (--{name.replace('_', '-')}) must be {rule}, got {v!r}")
+
+def _check_range(cfg, name: str, lo, hi, open_lo: bool):
+    v, whole = getattr(cfg, name), next(f.type for f in dataclasses.fields(cfg) if f.name == name) == "int"
+    if v is None and name == "budget_usd": return
+    if isinstance(v, bool) or not isinstance(v, (int, float)): _bad(name, "a number", v)
+    if whole and not isinstance(v, int): _bad(name, "a whole number", v)
+    if (v <= lo if open_lo else v < lo) or (hi is not None and v > hi):
+        rule = (f"more than {lo}" if open_lo else f"at least {lo}") + (f" and at most {hi:,}" if hi is not None else "")
+        if not open_lo and hi is not None: rule = f"between {lo} and {hi:,}"
+        _bad(name, rule, v)
 
 IDENTITY = ("teacher", "model", "seed", "summaries", "temperature", "max_tokens", "summary_max_tokens")
 
@@ -228,28 +280,54 @@ def _vocab():
     from tinystories_nb.vocab import load_vocab
     return load_vocab()
 
-def _valid(text: str, spec, finish_reason: str | None = None) -> list[str]:
-    return validate_story(text, spec, finish_reason=finish_reason, vocab=_vocab())
+def _valid(text: str, spec, finish_reason: str | None = None, min_words: int = 50) -> list[str]:
+    return validate_story(text, spec, finish_reason=finish_reason, min_words=min_words, vocab=_vocab())
 
-def _run_offline(store: JobStore, cfg: GenerateConfig, chunk: int = 512):
+def _run_offline(store: JobStore, cfg: GenerateConfig, topup=lambda: 0, chunk: int = 512):
     teacher = OfflineTeacher(seed=cfg.seed)
     with progress(total=store.counts()["pending"], desc="writing stories", unit="story") as bar:
-        while rows := store.claim(chunk):
+        while (rows := store.claim(chunk)) or (topup() and (rows := store.claim(chunk))):
             ups = []
             for row in rows:
                 spec = spec_of(row)
                 text = teacher.write(spec)
-                reasons = _valid(text, spec)
+                reasons = _valid(text, spec, min_words=cfg.min_words)
                 ups.append({"id": row["id"], "status": "invalid" if reasons else "done", "response": text,
                             "reasons": reasons or None, "finish_reason": "stop", "source": "offline",
                             "summary": teacher.summarize(text, spec) if cfg.summaries and not reasons else None})
             store.finish(ups); bar.update(len(rows))
 
 # %% ../nbs/14_generate.ipynb #f6c3dc77
-def _story_update(row, res: ChatResult, spec=None) -> dict:
+class _TopUp:
+    "Adds new prompts in place of rejected stories when a pass ends short of `cfg.n` (at most `cfg.top_up_rounds` times a run)."
+    def __init__(self, store: JobStore, cfg: GenerateConfig):
+        self.store, self.cfg, self.rounds, self.added, self.why = store, cfg, 0, 0, None
+        self.mark = self._snap()
+
+    def _snap(self) -> tuple[int, int]:
+        c = self.store.counts(); return c["done"], c["done"] + c["invalid"] + c["failed"]
+
+    def __call__(self) -> int:
+        "Called when no prompt is pending: add prompts for the stories still missing; returns how many (0: done)."
+        deficit = self.cfg.n - self.store.live()
+        if deficit <= 0: return 0
+        done, finished = self._snap()
+        if self.rounds >= self.cfg.top_up_rounds:
+            self.why = (f"all {self.rounds} top-up rounds of this run used" if self.rounds else "topping up is off (--top-up-rounds 0)")
+            return 0
+        if finished > self.mark[1] and done == self.mark[0]:
+            self.why = "no story of the last pass passed validation"; return 0
+        start = self.store.next_idx()
+        n = self.store.add(sample_prompts(deficit, seed=self.cfg.seed, start=start), start_idx=start)
+        self.rounds, self.added, self.mark = self.rounds + 1, self.added + n, (done, finished)
+        logger.info("top-up round %d: %d new prompts (from index %d) in place of rejected stories", self.rounds, n, start)
+        return n
+
+# %% ../nbs/14_generate.ipynb #1db9b224
+def _story_update(row, res: ChatResult, spec=None, min_words: int = 50) -> dict:
     "The row update for a teacher's reply: validated, with usage and cost."
     spec = spec or spec_of(row)
-    reasons = _valid(res.text, spec, finish_reason=res.finish_reason)
+    reasons = _valid(res.text, spec, finish_reason=res.finish_reason, min_words=min_words)
     return {"id": row["id"], "status": "invalid" if reasons else "done", "response": res.text,
             "reasons": reasons or None, "finish_reason": res.finish_reason, "source": res.model,
             "cost_usd": res.cost_usd, "usage": dataclasses.asdict(res.usage)}
@@ -282,17 +360,30 @@ class _Stop:
         if e.fatal and not isinstance(e, BudgetExceeded): self.fatal = self.fatal or e
         return True
 
-async def _run_llm(store: JobStore, cfg: GenerateConfig, client: LLMClient, job_cost) -> _Stop:
+async def _run_llm(store: JobStore, cfg: GenerateConfig, client: LLMClient, job_cost, topup=lambda: 0) -> _Stop:
     teacher, stop, claimed = LLMTeacher(client), _Stop(), collections.deque()
+    if store.open_intents() or store.open_batches():          # left by an interrupted --batch-api run: paid for, so collect
+        try: await _resume(store, cfg, client, teacher, job_cost, stop)
+        except LLMError as e:
+            if not stop.note(e): raise
     def take(k):                                    # claim a slot-full at a time: one transaction per `concurrency` rows
         if len(claimed) < k: claimed.extend(store.claim(max(k, cfg.concurrency) - len(claimed)))
         return [claimed.popleft() for _ in range(min(k, len(claimed)))]
+    tally, breaker = collections.Counter(), max(16, 2 * cfg.concurrency)
     async def story(row):
-        return await client.chat(teacher.messages(spec_of(row)), temperature=cfg.temperature, max_tokens=cfg.max_tokens)
+        try: r = await client.chat(teacher.messages(spec_of(row)), temperature=cfg.temperature, max_tokens=cfg.max_tokens)
+        except LLMError as e:                       # counted as it happens, so the breaker trips before more are sent
+            if not (isinstance(e, BudgetExceeded) or e.fatal):
+                tally["failed"] += 1
+                if not tally["ok"] and tally["failed"] >= breaker and stop.reason is None:
+                    stop.reason = f"the first {tally['failed']} requests of this run all failed (the last: {e}); the rest were not sent"
+            raise
+        tally["ok"] += 1
+        return r
     def stories_done(got):
         ups, back = [], []
         for row, r in got:
-            if isinstance(r, ChatResult): ups.append(_story_update(row, r))
+            if isinstance(r, ChatResult): ups.append(_story_update(row, r, min_words=cfg.min_words))
             elif isinstance(r, LLMError):
                 if stop.note(r): back.append(row["id"])
                 else: ups.append({"id": row["id"], "status": "failed", "error": str(r)})
@@ -300,8 +391,10 @@ async def _run_llm(store: JobStore, cfg: GenerateConfig, client: LLMClient, job_
         store.finish(ups, meta={"cost_usd": job_cost()})
         if back: store.release(back)
     stopped = lambda: stop.reason is not None
-    try: await _pool(take, story, cfg.concurrency, stories_done, stopped, f"{cfg.model} stories")
-    finally: store.release([r["id"] for r in claimed])                 # claimed but never started
+    while not stopped():
+        try: await _pool(take, story, cfg.concurrency, stories_done, stopped, f"{cfg.model} stories")
+        finally: store.release([r["id"] for r in claimed]); claimed.clear()     # claimed but never started
+        if stopped() or not topup(): break
     if cfg.summaries and not stopped():
         need = iter(store.needs_summary())
         async def summary(row):
@@ -339,12 +432,34 @@ def set_summaries(self, ups: list[dict], meta: dict | None = None):
 JobStore.needs_summary, JobStore.set_summaries = needs_summary, set_summaries
 
 # %% ../nbs/14_generate.ipynb #f684c9af
-def record_batch(self, batch_id: str, kind: str, row_ids: list[str], input_file):
-    "Remember a submitted batch; story batches also tie their (in_flight) rows to it."
+def open_intent(self, intent: str, kind: str, row_ids: list[str], input_file):
+    "Record a submission about to be sent (before anything is sent); story rows are tied to it until it is resolved."
     now = time.time()
     with self.tx() as db:
-        db.execute("INSERT INTO batches VALUES (?, ?, 'submitted', ?, ?, ?, ?)",
+        db.execute("INSERT INTO intents VALUES (?, ?, 'open', ?, ?, NULL, ?, ?)",
+                   (intent, kind, canonical_json(row_ids), str(input_file), now, now))
+        if kind == "story":
+            db.executemany("UPDATE prompts SET batch_id = ? WHERE id = ? AND status = 'in_flight'", [(intent, i) for i in row_ids])
+
+def abandon_intent(self, intent: str):
+    "The server never accepted this submission: close the intent and put its story rows back to pending."
+    with self.tx() as db:
+        db.execute("UPDATE intents SET status = 'abandoned', updated_at = ? WHERE id = ?", (time.time(), intent))
+        db.execute("UPDATE prompts SET status = 'pending', batch_id = NULL, updated_at = ? WHERE batch_id = ? AND status = 'in_flight'",
+                   (time.time(), intent))
+
+def open_intents(self) -> list[sqlite3.Row]:
+    "Submissions recorded but never seen answered, oldest first."
+    return self.db.execute("SELECT * FROM intents WHERE status = 'open' ORDER BY created_at").fetchall()
+
+def record_batch(self, batch_id: str, kind: str, row_ids: list[str], input_file, intent: str | None = None):
+    "Remember a submitted batch (and close the intent it answers); story batches also tie their (in_flight) rows to it."
+    now = time.time()
+    with self.tx() as db:
+        db.execute("INSERT OR IGNORE INTO batches VALUES (?, ?, 'submitted', ?, ?, ?, ?)",
                    (batch_id, kind, canonical_json(row_ids), str(input_file), now, now))
+        if intent is not None:
+            db.execute("UPDATE intents SET status = 'submitted', batch_id = ?, updated_at = ? WHERE id = ?", (batch_id, now, intent))
         if kind == "story":
             db.executemany("UPDATE prompts SET batch_id = ? WHERE id = ? AND status = 'in_flight'",
                            [(batch_id, i) for i in row_ids])
@@ -352,6 +467,9 @@ def record_batch(self, batch_id: str, kind: str, row_ids: list[str], input_file)
 def open_batches(self) -> list[sqlite3.Row]:
     "Batches submitted by this job and not yet collected, oldest first."
     return self.db.execute("SELECT * FROM batches WHERE status = 'submitted' ORDER BY created_at").fetchall()
+
+def batch(self, batch_id: str) -> sqlite3.Row | None:
+    return self.db.execute("SELECT * FROM batches WHERE id = ?", (batch_id,)).fetchone()
 
 def rows_by_id(self, ids: list[str]) -> list[sqlite3.Row]:
     "The rows with these ids (any order)."
@@ -361,7 +479,8 @@ def rows_by_id(self, ids: list[str]) -> list[sqlite3.Row]:
         out += self.db.execute(f"SELECT * FROM prompts WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
     return out
 
-JobStore.record_batch, JobStore.open_batches, JobStore.rows_by_id = record_batch, open_batches, rows_by_id
+JobStore.record_batch, JobStore.open_batches, JobStore.rows_by_id, JobStore.batch = record_batch, open_batches, rows_by_id, batch
+JobStore.open_intent, JobStore.abandon_intent, JobStore.open_intents = open_intent, abandon_intent, open_intents
 
 # %% ../nbs/14_generate.ipynb #feac45ca
 def _affordable(client: LLMClient, costs: list[float]) -> int:
@@ -384,7 +503,7 @@ async def _collect(store: JobStore, cfg: GenerateConfig, client: LLMClient, b, j
         raise
     rows = store.rows_by_id(ids)
     if b["kind"] == "story":
-        ups = [_story_update(r, results[r["id"]]) if isinstance(results.get(r["id"]), ChatResult) else
+        ups = [_story_update(r, results[r["id"]], min_words=cfg.min_words) if isinstance(results.get(r["id"]), ChatResult) else
                {"id": r["id"], "status": "failed", "error": str(results[r["id"]])} for r in rows if r["id"] in results]
         store.finish(ups, meta={"cost_usd": job_cost()})
         store.release([i for i in ids if i not in results])
@@ -395,45 +514,79 @@ async def _collect(store: JobStore, cfg: GenerateConfig, client: LLMClient, b, j
     with store.tx() as db:
         db.execute("UPDATE batches SET status = ?, updated_at = ? WHERE id = ?", (batch.status, time.time(), b["id"]))
 
-async def _submit(store, cfg, client, rows, kind, messages_of, out: Path, job_cost, stop: _Stop) -> bool:
-    "Submit `rows` (as many as the budget covers) as one batch and collect it; False if nothing could be sent."
-    msgs = [messages_of(r) for r in rows]
+def _batch_lines(client: LLMClient, cfg: GenerateConfig, teacher: LLMTeacher, kind: str, rows) -> tuple[list[dict], list[float]]:
+    "The Batch API request lines for `rows` (stories or summaries), and the estimated cost of each."
     max_tokens = cfg.max_tokens if kind == "story" else cfg.summary_max_tokens
-    costs = [client.estimate_cost(m, max_tokens, batch=True) for m in msgs]
+    temp = cfg.temperature if kind == "story" else 0.0
+    msgs = [teacher.messages(spec_of(r)) if kind == "story" else teacher.summary_messages(r["response"]) for r in rows]
+    return ([client.batch_line(r["id"], m, temperature=temp, max_tokens=max_tokens) for r, m in zip(rows, msgs)],
+            [client.estimate_cost(m, max_tokens, batch=True) for m in msgs])
+
+async def _send(store, cfg, client, intent: str, kind: str, lines, costs, path: Path, job_cost, adopt: bool, since=None):
+    "Submit one intent's batch (with `adopt`, taking what the server already holds for it), record its id and collect it."
+    reserved = sum(costs); client.reserve(reserved)
+    try:
+        meta = {"job": "tinystories_nb.generate", "job_id": store.job_id, "kind": kind}
+        try: bid = await client.batch_submit(lines, path, metadata=meta, key=intent, adopt=adopt, since=since)
+        except LLMError as e:
+            if e.status is not None and 400 <= e.status < 500 and e.status not in (408, 409, 429):
+                store.abandon_intent(intent)           # refused outright: nothing of it was accepted
+            raise                                      # otherwise it may have been: the intent stays open for the next run
+        store.record_batch(bid, kind, [l["custom_id"] for l in lines], path, intent=intent)
+        await _collect(store, cfg, client, store.batch(bid), job_cost)
+    finally: client.release(reserved)
+
+async def _submit(store, cfg, client, rows, kind: str, teacher, out: Path, job_cost, stop: _Stop) -> bool:
+    "Submit `rows` (as many as the budget covers) as one batch under a new intent and collect it; False if nothing could be sent."
+    lines, costs = _batch_lines(client, cfg, teacher, kind, rows)
     fit = _affordable(client, costs)
     if fit < len(rows):
         stop.reason = stop.reason or f"budget of ${cfg.budget_usd:g} reached: {len(rows) - fit} {kind} requests not sent"
         if kind == "story": store.release([r["id"] for r in rows[fit:]])
-        rows, msgs, costs = rows[:fit], msgs[:fit], costs[:fit]
+        rows, lines, costs = rows[:fit], lines[:fit], costs[:fit]
     if not rows: return False
-    temp = cfg.temperature if kind == "story" else 0.0
-    lines = [client.batch_line(r["id"], m, temperature=temp, max_tokens=max_tokens) for r, m in zip(rows, msgs)]
-    path = out/"batches"/f"{kind}-{int(time.time() * 1000)}.jsonl"
-    reserved = sum(costs); client.reserve(reserved)
-    try:
-        try: bid = await client.batch_submit(lines, path, metadata={"job": "tinystories_nb.generate", "kind": kind})
-        except BaseException:
-            if kind == "story": store.release([r["id"] for r in rows])
-            raise
-        store.record_batch(bid, kind, [r["id"] for r in rows], path)
-        await _collect(store, cfg, client, store.db.execute("SELECT * FROM batches WHERE id = ?", (bid,)).fetchone(), job_cost)
-    finally: client.release(reserved)
+    intent = f"ts-{uuid.uuid4().hex}"
+    path = out/"batches"/f"{kind}-{intent}.jsonl"
+    store.open_intent(intent, kind, [r["id"] for r in rows], path)          # recorded before anything is sent
+    await _send(store, cfg, client, intent, kind, lines, costs, path, job_cost, adopt=False)
     return True
 
-async def _run_batches(store: JobStore, cfg: GenerateConfig, client: LLMClient, out: Path, job_cost) -> _Stop:
+async def _resume_intent(store, cfg, client, teacher, it, job_cost, stop: _Stop):
+    "An intent a run recorded but never saw answered: adopt what the server accepted for it, else send it now."
+    ids, kind, path, since = json.loads(it["row_ids"]), it["kind"], Path(it["input_file"]), it["created_at"] - 86400
+    if (b := await client.find_batch(it["id"], since=since)) is not None:     # already paid for: adopt whatever the budget
+        logger.info("intent %s: batch %s is on the server; adopting it", it["id"], b.id)
+        store.record_batch(b.id, kind, ids, path, intent=it["id"])
+        return await _collect(store, cfg, client, store.batch(b.id), job_cost)
+    by_id = {r["id"]: r for r in store.rows_by_id(ids)}
+    lines, costs = _batch_lines(client, cfg, teacher, kind, [by_id[i] for i in ids])    # the same bytes as the first try
+    if _affordable(client, costs) < len(lines):
+        store.abandon_intent(it["id"])
+        stop.reason = stop.reason or f"budget of ${cfg.budget_usd:g} reached: {len(lines)} {kind} requests not sent"
+        return
+    await _send(store, cfg, client, it["id"], kind, lines, costs, path, job_cost, adopt=True, since=since)
+
+async def _resume(store, cfg, client, teacher, job_cost, stop: _Stop):
+    "Finish what interrupted runs sent: open intents first (looked up on the server), then recorded batches."
+    for it in store.open_intents():
+        logger.info("resuming intent %s (%s batch)", it["id"], it["kind"])
+        await _resume_intent(store, cfg, client, teacher, it, job_cost, stop)
+    for b in store.open_batches():
+        logger.info("resuming batch %s (%s)", b["id"], b["kind"])
+        await _collect(store, cfg, client, b, job_cost)
+
+async def _run_batches(store: JobStore, cfg: GenerateConfig, client: LLMClient, out: Path, job_cost, topup=lambda: 0) -> _Stop:
     teacher, stop = LLMTeacher(client), _Stop()
+    next_rows = lambda: store.claim(cfg.batch_size) or (store.claim(cfg.batch_size) if topup() else [])
     try:
-        for b in store.open_batches():                              # submitted by an interrupted run: collect
-            logger.info("resuming batch %s (%s)", b["id"], b["kind"])
-            await _collect(store, cfg, client, b, job_cost)
-        while stop.reason is None and (rows := store.claim(cfg.batch_size)):
-            await _submit(store, cfg, client, rows, "story", lambda r: teacher.messages(spec_of(r)), out, job_cost, stop)
+        await _resume(store, cfg, client, teacher, job_cost, stop)
+        while stop.reason is None and (rows := next_rows()):
+            await _submit(store, cfg, client, rows, "story", teacher, out, job_cost, stop)
         tried = set()                                              # a summary that failed is not retried in this run
         while cfg.summaries and stop.reason is None and (
                 rows := [r for r in store.needs_summary() if r["id"] not in tried][:cfg.batch_size]):
             tried.update(r["id"] for r in rows)
-            if not await _submit(store, cfg, client, rows, "summary", lambda r: teacher.summary_messages(r["response"]),
-                                 out, job_cost, stop): break
+            if not await _submit(store, cfg, client, rows, "summary", teacher, out, job_cost, stop): break
     except LLMError as e:
         if not stop.note(e): raise
     return stop
@@ -441,65 +594,81 @@ async def _run_batches(store: JobStore, cfg: GenerateConfig, client: LLMClient, 
 # %% ../nbs/14_generate.ipynb #bf185559
 @dataclasses.dataclass
 class JobReport:
-    "What one run of a job did: row counts after it, rows added/reset/retried, costs, time, why it stopped early."
+    "What one run of a job did: row counts after it, rows added/reset/retried/rejected/replaced, costs, time, why it stopped."
     out: str
     counts: dict
-    added: int = 0
-    reset: int = 0
-    retried: int = 0
+    target: int = 0                # stories the job asks for (n)
+    added: int = 0                 # prompts added for a new or larger n
+    reset: int = 0                 # in_flight rows an interrupted run left, put back to pending
+    retried: int = 0               # failed rows given another try
+    new: int = 0                   # stories stored by this run
+    rejected: int = 0              # stories this run's validation rejected
+    topped_up: int = 0             # new prompts added in place of rejected stories
+    top_up_rounds: int = 0
+    top_up_note: str | None = None # why topping up stopped with stories still missing
     cost_usd: float = 0.0          # this run
     total_cost_usd: float = 0.0    # the whole job
     seconds: float = 0.0
     stopped: str | None = None
+    error: str | None = None       # the error that ended the run
+    problems: dict = dataclasses.field(default_factory=dict)
     files: dict = dataclasses.field(default_factory=dict)
 
     @property
-    def complete(self) -> bool: return self.counts["pending"] == 0 and self.counts["in_flight"] == 0
+    def missing(self) -> int: return max(0, self.target - self.counts.get("done", 0))
+    @property
+    def complete(self) -> bool: return self.missing == 0
+    @property
+    def ok(self) -> bool:
+        "Did the run achieve something it set out to do: no error, and the job complete or at least one new story?"
+        return self.error is None and (self.missing == 0 or self.new > 0)
 
     def line(self) -> str:
         "One line for the user."
         c = self.counts
-        s = (f"{c['done']} stories in {self.files.get('jsonl', self.out)} ({c['invalid']} invalid, {c['failed']} failed, "
-             f"{c['pending'] + c['in_flight']} to do); this run {self.seconds:.1f}s, ${self.cost_usd:.4f}"
-             f" (job ${self.total_cost_usd:.4f})")
+        s = (f"{c['done']} stories in {self.files.get('jsonl', self.out)} (of {self.target}: {c['invalid']} rejected, "
+             f"{c['failed']} failed, {c['pending'] + c['in_flight']} to do, {self.missing} missing); this run: {self.new} new, "
+             f"{self.rejected} rejected, {self.topped_up} new prompts in {self.top_up_rounds} top-up rounds, "
+             f"{self.seconds:.1f}s, ${self.cost_usd:.4f} (job ${self.total_cost_usd:.4f})")
         return s + (f"; stopped: {self.stopped}" if self.stopped else "")
 
-@contextlib.contextmanager
-def _job_lock(out: Path):
-    "An exclusive lock on the job directory (released by the OS even after kill -9)."
-    try: import fcntl
-    except ImportError: yield; return                        # Windows: no lock
-    with open(out/".jobs.lock", "w") as f:
-        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise TinyStoriesError(f"another generate run is using {out}", hint="wait for it to finish or stop it") from None
-        yield
+def _cause(reason: str) -> str:
+    "A rejection reason without its particulars: 'too short: 12 words (minimum 50)' -> 'too short'."
+    return "missing a required word" if reason.startswith("missing the ") else re.split(r"[:(]", reason, maxsplit=1)[0].strip()
 
-def _check(cfg: GenerateConfig):
-    if cfg.teacher not in ("offline", "openai"):
-        raise TinyStoriesError(f"unknown teacher {cfg.teacher!r}", hint="use --teacher offline or --teacher openai")
-    if cfg.n < 1: raise TinyStoriesError(f"--n must be at least 1, got {cfg.n}")
-    if cfg.concurrency < 1: raise TinyStoriesError(f"--concurrency must be at least 1, got {cfg.concurrency}")
-    if cfg.budget_usd is not None and cfg.budget_usd < 0: raise TinyStoriesError(f"--budget-usd must be >= 0, got {cfg.budget_usd}")
+def problems(self, row_attempts: int, summaries: bool = True, top: int = 3) -> dict:
+    "The commonest causes of failed and rejected rows, failed rows with no attempts left, and stories without a summary."
+    ids = re.compile(r"\b(?:batch_\w+|s\d+-\d{7})\b")
+    failed = collections.Counter(ids.sub("…", e or "unknown error") for (e,) in
+                                 self.db.execute("SELECT error FROM prompts WHERE status = 'failed'"))
+    rejected = collections.Counter(c for (r,) in self.db.execute("SELECT reasons FROM prompts WHERE status = 'invalid'")
+                                   for c in dict.fromkeys(_cause(x) for x in json.loads(r or "[]")))
+    stuck = self.db.execute("SELECT COUNT(*), MAX(attempts) FROM prompts WHERE status = 'failed' AND attempts >= ?",
+                            (row_attempts,)).fetchone()
+    return {"failed": [list(x) for x in failed.most_common(top)], "rejected": [list(x) for x in rejected.most_common(top)],
+            "no_attempts_left": [stuck[0], stuck[1] or 0],
+            "no_summary": len(self.needs_summary()) if summaries else 0}
+
+JobStore.problems = problems
 
 # %% ../nbs/14_generate.ipynb #816ffd6e
 def generate(out, cfg: GenerateConfig | None = None, client: LLMClient | None = None, **kwargs) -> JobReport:
-    "Run (or resume) the generation job in directory `out`; returns the run's `JobReport`."
-    cfg = cfg or GenerateConfig(**kwargs)
-    _check(cfg)
-    out = need_dir(out, "generation output directory")
-    with _job_lock(out), JobStore(out/"jobs.sqlite") as store:
+    "Run (or resume) the generation job in directory `out`; returns the run's `JobReport` (also attached as `.report` to an error)."
+    cfg = cfg or GenerateConfig(**kwargs)                       # every setting is checked here, before anything is written
+    with dir_lock(out, "generate") as out, JobStore(out/"jobs.sqlite") as store:
         check_identity(store, cfg)
-        if len(store) > cfg.n:
-            raise TinyStoriesError(f"{store.path} already holds {len(store)} prompts, more than --n {cfg.n}",
-                                   hint=f"use --n {len(store)} (or more) to resume, or another --out directory")
-        have = len(store)                      # rows 0..have-1 exist: `add` inserts a whole range in one transaction
-        new = sample_prompts(cfg.n - have, seed=cfg.seed, start=have) if cfg.n > have else []
-        rep = JobReport(str(out), {}, added=store.add(new, start_idx=have),
+        asked = store.get_meta("n", len(store))               # stores made before top-ups: every row was asked for
+        if cfg.n < asked:
+            raise TinyStoriesError(f"{store.path} holds a job of {asked} stories, more than --n {cfg.n}",
+                                   hint=f"use --n {asked} (or more) to resume, or another --out directory")
+        start = store.next_idx()
+        new = sample_prompts(cfg.n - asked, seed=cfg.seed, start=start) if cfg.n > asked else []
+        rep = JobReport(str(out), {}, target=cfg.n, added=store.add(new, start_idx=start, meta={"n": cfg.n}),
                         reset=store.reset_stale(), retried=store.retry_failed(cfg.row_attempts))
+        before, topup = store.counts(), _TopUp(store, cfg)
         spent_before, t0 = store.get_meta("cost_usd", 0.0), time.time()
         try:
-            if cfg.teacher == "offline": _run_offline(store, cfg)
+            if cfg.teacher == "offline": _run_offline(store, cfg, topup)
             else:
                 client = client or LLMClient(cfg.model, base_url=cfg.base_url, api_key_env=cfg.api_key_env,
                                              max_concurrency=cfg.concurrency, max_attempts=cfg.max_attempts,
@@ -508,15 +677,25 @@ def generate(out, cfg: GenerateConfig | None = None, client: LLMClient | None = 
                 start = client.usage.cost_usd
                 if cfg.budget_usd is not None: client.budget_usd = start + max(0.0, cfg.budget_usd - spent_before)
                 job_cost = lambda: spent_before + client.usage.cost_usd - start
-                run = _run_batches(store, cfg, client, out, job_cost) if cfg.batch_api else _run_llm(store, cfg, client, job_cost)
-                stop = client.sync(run)
-                rep.cost_usd, rep.stopped = client.usage.cost_usd - start, stop.reason
+                run = (_run_batches(store, cfg, client, out, job_cost, topup) if cfg.batch_api
+                       else _run_llm(store, cfg, client, job_cost, topup))
+                try: stop = client.sync(run)
+                finally: rep.cost_usd = client.usage.cost_usd - start
+                rep.stopped = stop.reason if stop.fatal is None else None       # a fatal error is reported as the error
                 if stop.fatal is not None: raise stop.fatal
+        except LLMError as e:                                  # the run ended on an error: the report says what it did
+            rep.error, e.report = str(e), rep
+            raise
         finally:
             rep.files = write_outputs(store, out, cfg)
             rep.counts, rep.seconds = store.counts(), time.time() - t0
+            rep.new, rep.rejected = rep.counts["done"] - before["done"], rep.counts["invalid"] - before["invalid"]
+            rep.topped_up, rep.top_up_rounds = topup.added, topup.rounds
+            rep.top_up_note = topup.why if rep.missing else None
+            rep.problems = store.problems(cfg.row_attempts, cfg.summaries and cfg.teacher != "offline")
             rep.total_cost_usd = store.get_meta("cost_usd", 0.0)
-            write_json(out/"generate.json", {"report": dataclasses.asdict(rep), "config": _public_cfg(cfg)})
+            write_json(out/"generate.json", {"report": {**dataclasses.asdict(rep), "ok": rep.ok, "missing": rep.missing},
+                                             "config": _public_cfg(cfg)})
     return rep
 
 def _public_cfg(cfg: GenerateConfig) -> dict:
@@ -577,29 +756,80 @@ def fake_teacher(specs: Iterable, seed: int = 0):
     return script
 
 # %% ../nbs/14_generate.ipynb #2d8feba0
+def advice(rep: JobReport, command: str) -> list[str]:
+    "Lines for the user when a run leaves stories missing (or ended on an error): what failed, why, and how to retry."
+    c, pr, out = rep.counts, rep.problems, []
+    causes = lambda rows: "; ".join(f"{k} ({n})" for k, n in rows)
+    if rep.error: out.append(f"error: {rep.error}")
+    if c.get("failed"):
+        out.append(f"{c['failed']} prompts failed: {causes(pr.get('failed', []))}")
+        stuck, most = pr.get("no_attempts_left", [0, 0])
+        if stuck: out.append(f"{stuck} of them have used all their runs (--row-attempts {most}): the command below allows one more")
+    if c.get("invalid") and rep.missing:
+        out.append(f"{c['invalid']} stories rejected: {causes(pr.get('rejected', []))}; this run replaced {rep.topped_up} with new "
+                   f"prompts in {rep.top_up_rounds} top-up rounds" + (f" and stopped: {rep.top_up_note}" if rep.top_up_note else "")
+                   + ("; --min-words sets the shortest story accepted" if any(k == "too short" for k, _ in pr.get("rejected", [])) else ""))
+    if pr.get("no_summary"): out.append(f"{pr['no_summary']} stories have no summary yet")
+    if rep.missing or rep.error or pr.get("no_summary"):
+        if rep.stopped and "budget" in rep.stopped: out.append(f"to continue, raise --budget-usd and run: {command}")
+        else: out.append(f"{rep.missing} of {rep.target} stories missing; to retry: {command}")
+    return out
+
+def _command(p, args, **changes) -> str:
+    "The `tinystories generate` command line of `args` (options left at their defaults omitted), with `changes` applied."
+    parts = ["tinystories", "generate"]
+    for a in p._actions:
+        if not a.option_strings or a.dest == "help": continue
+        v = changes.get(a.dest, getattr(args, a.dest, None))
+        flag = max(a.option_strings, key=len)
+        if isinstance(a, argparse._StoreTrueAction):
+            if v: parts.append(flag)
+        elif v is not None and (a.required or v != a.default): parts += [flag, str(v)]
+    return shlex.join(parts)
+
 def cli_generate(p):
+    d = GenerateConfig()
     p.add_argument("--teacher", choices=["offline", "openai"], default="offline",
                    help="offline: procedural stories, no network; openai: any OpenAI-compatible server")
-    p.add_argument("--n", type=int, required=True, metavar="N", help="number of prompts in the job (one story each)")
+    p.add_argument("--n", type=int, required=True, metavar="N", help="number of stories the job makes (one prompt each, plus top-ups)")
     p.add_argument("--out", required=True, metavar="DIR", help="job directory: jobs.sqlite, stories.jsonl, generate.json")
-    p.add_argument("--model", default="gpt-4o-mini", metavar="NAME", help="teacher model name (openai teacher)")
+    p.add_argument("--model", default=d.model, metavar="NAME", help="teacher model name (openai teacher)")
     p.add_argument("--base-url", default=None, metavar="URL", help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1 (unset: api.openai.com)")
-    p.add_argument("--concurrency", type=int, default=16, metavar="N", help="requests in flight at once (openai teacher)")
+    p.add_argument("--concurrency", type=int, default=d.concurrency, metavar="N", help="requests in flight at once (openai teacher)")
     p.add_argument("--batch-api", action="store_true", help="use the Batch API (half price, results within 24 h)")
     p.add_argument("--instruct", action="store_true", help="also write instruct.txt in TinyStoriesInstruct format")
     p.add_argument("--budget-usd", type=float, default=None, metavar="USD", help="stop cleanly once the job has spent this many US dollars, across reruns (unset: no limit)")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the prompt sampler (and the offline teacher)")
+    p.add_argument("--seed", type=int, default=d.seed, metavar="N", help="seed of the prompt sampler (and the offline teacher)")
     p.add_argument("--no-summaries", action="store_true", help="skip the per-story summaries")
-    p.add_argument("--poll-s", type=float, default=30.0, metavar="SECONDS", help="Batch API polling interval in seconds")
+    p.add_argument("--temperature", type=float, default=d.temperature, metavar="T", help="the teacher's sampling temperature, 0 to 2 (fixed for a job)")
+    p.add_argument("--max-tokens", type=int, default=d.max_tokens, metavar="N", help="token limit of one story (fixed for a job)")
+    p.add_argument("--min-words", type=int, default=d.min_words, metavar="N", help="reject stories shorter than this many words")
+    p.add_argument("--top-up-rounds", type=int, default=d.top_up_rounds, metavar="N", help="times a run may replace rejected stories with new prompts to reach --n (0: never)")
+    p.add_argument("--timeout", type=float, default=d.timeout, metavar="SECONDS", help="seconds before one request times out")
+    p.add_argument("--max-attempts", type=int, default=d.max_attempts, metavar="N", help="tries of one request before it counts as failed")
+    p.add_argument("--row-attempts", type=int, default=d.row_attempts, metavar="N", help="runs that may retry a failed prompt")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, metavar="N", help="requests per Batch API batch (at most 50,000)")
+    p.add_argument("--poll-s", type=float, default=d.poll_s, metavar="SECONDS", help="Batch API polling interval in seconds")
     def run(args):
         key_env = "OPENAI_API_KEY"
         if args.teacher == "openai" and args.base_url and not os.environ.get(key_env): key_env = None
         cfg = GenerateConfig(teacher=args.teacher, n=args.n, model=args.model, base_url=args.base_url,
                              api_key_env=key_env, concurrency=args.concurrency, batch_api=args.batch_api,
                              instruct=args.instruct, budget_usd=args.budget_usd, seed=args.seed,
-                             summaries=not args.no_summaries, poll_s=args.poll_s)
-        rep = generate(args.out, cfg)
+                             summaries=not args.no_summaries, temperature=args.temperature, max_tokens=args.max_tokens,
+                             min_words=args.min_words, top_up_rounds=args.top_up_rounds, timeout=args.timeout,
+                             max_attempts=args.max_attempts, row_attempts=args.row_attempts, batch_size=args.batch_size,
+                             poll_s=args.poll_s)
+        try: rep = generate(args.out, cfg)
+        except LLMError as e:                              # the run ended on an error after doing (or trying) work
+            if getattr(e, "report", None) is None: raise
+            rep = e.report
+        stuck, most = rep.problems.get("no_attempts_left", [0, 0])
+        changes = {"row_attempts": most + 1} if stuck else {}
+        if rep.counts.get("invalid") and rep.missing and cfg.top_up_rounds == 0: changes["top_up_rounds"] = 1
         print(rep.line())
+        for line in advice(rep, _command(p, args, **changes)): print(f"tinystories: {line}", file=sys.stderr)
+        return 0 if rep.ok else 1
     return run
 
 # %% ../nbs/14_generate.ipynb #2f7aa30e

@@ -6,7 +6,7 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/judge.html.md"""
 
 # %% ../nbs/17_judge.ipynb #ef5288f4
 from __future__ import annotations
-import asyncio, dataclasses, json, re, sqlite3, threading, time
+import asyncio, dataclasses, json, re, sqlite3, threading, time, unicodedata
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 from .core import (TinyStoriesError, load_versioned, logger, need_dir, pick_version, progress, read_json_list,
@@ -14,11 +14,11 @@ from .core import (TinyStoriesError, load_versioned, logger, need_dir, pick_vers
 from .llm import ChatResult, LLMClient, LLMError, map_progress
 
 # %% auto #0
-__all__ = ['PROTOCOL', 'CATEGORIES', 'AGE_GROUPS', 'INSTRUCTIONS', 'GRADER_PATTERNS', 'FAILURES', 'MODES', 'JudgePrompt',
-           'load_judge_prompts', 'get_judge_prompt', 'neutralise', 'story_text', 'grader_flags', 'JudgeItem',
-           'instruction_lines', 'render', 'response_format', 'VerdictError', 'format_verdict', 'parse_verdict',
-           'Verdict', 'verdict_from_reply', 'VerdictCache', 'Judge', 'grade_one', 'agrade', 'grade', 'parse_request',
-           'scripted_judge', 'tally']
+__all__ = ['PROTOCOL', 'CATEGORIES', 'AGE_GROUPS', 'INSTRUCTIONS', 'GRADER_PATTERNS', 'SQUASHED_PATTERNS', 'FAILURES', 'MODES',
+           'JudgePrompt', 'load_judge_prompts', 'get_judge_prompt', 'neutralise', 'story_text', 'normalise_text',
+           'flag_views', 'grader_flags', 'JudgeItem', 'instruction_lines', 'render', 'response_format', 'VerdictError',
+           'format_verdict', 'parse_verdict', 'Verdict', 'verdict_from_reply', 'VerdictCache', 'Judge', 'grade_one',
+           'agrade', 'grade', 'parse_request', 'scripted_judge', 'tally']
 
 # %% ../nbs/17_judge.ipynb #4feda29c
 PROTOCOL = 1   # bump when the schema, the rendering or the parsing rules below change
@@ -100,18 +100,76 @@ def story_text(beginning: str, completion: str) -> str:
 
 # %% ../nbs/17_judge.ipynb #c7c8039e
 GRADER_PATTERNS = {
-    "ignore_instructions": r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(?:instructions?|above|previous|prior|rules|prompt)\b",
-    "asks_for_score": r"\b(?:give|rate|score|grade|mark)\s+(?:it|this|this story|the story|my story)\s+(?:as\s+)?(?:an?\s+)?(?:10|ten|full marks|top marks|a perfect|perfect|the highest|high marks|an a\b)",
-    "addresses_grader": r"\b(?:dear|hey|hello|attention|note to(?: the)?)\s*,?\s*(?:grader|judge|evaluator|reviewer|examiner|assessor|teacher grading)s?\b|\bas (?:the|a|an) (?:grader|judge|evaluator|ai|language model)\b",
-    "talks_to_ai": r"\byou are (?:an? )?(?:ai|a\.i\.|large language model|language model|assistant|chatbot|gpt|grader|judge)\b|\b(?:chatgpt|gpt-\d|system prompt|new instructions)\b",
-    "verdict_text": r"\b(?:grammar|creativity|consistency|plot)\s*[:=]\s*\d+|\b\d{1,2}\s*/\s*10\b|\bage group\s*[:=]",
-    "delimiters": r"\*{3,}|<\s*/?\s*(?:story|instructions)\b",
+    "ignore_instructions": (
+        r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(?:instructions?|above|previous|prior|rules|prompt)\b",
+        r"\b(?:ignorez|ignorer|ignores|oubliez|oublie|oublier)\b[^.!?\n]{0,40}\b(?:instructions?|consignes?|regles|precedentes?|ci-dessus|directives)\b",
+        r"\b(?:ignora|ignore|ignorar|ignoren|ignorad|olvida|olvide|olvidar|olviden|omite)\b[^.!?\n]{0,40}\b(?:instrucciones|instruccion|indicaciones|reglas|anteriores|previas)\b",
+        r"\b(?:ignoriere|ignorieren|ignorier|ignoriert|vergiss|vergesst|missachte|missachten)\b[^.!?\n]{0,40}\b(?:anweisungen|anweisung|instruktionen|regeln|vorherigen|vorherige|obigen|bisherigen)\b",
+        r"\b(?:ignora|ignorate|dimentica|dimenticate|ignore|esqueca|esquece)\b[^.!?\n]{0,40}\b(?:istruzioni|precedenti|instrucoes|regras)\b"),
+    "asks_for_score": (
+        r"\b(?:give|rate|score|grade|mark)\s+(?:it|this|this story|the story|my story)\s+(?:as\s+)?(?:an?\s+)?(?:10|ten|full marks|top marks|a perfect|perfect|the highest|high marks|an a\b)",
+        r"\b(?:give|rate|score|grade|mark|award)\b[^.!?\n]{0,30}(?:\b10\s*/\s*10\b|\b(?:10|ten) out of (?:10|ten)\b|\bfull marks\b|\btop marks\b|\ba perfect score\b|\bthe (?:highest|best|maximum|top) (?:score|grade|mark|rating)\b)",
+        r"\b(?:donne|donnez|donner|mets|mettez|attribue|attribuez|accorde|accordez|notez)\b[^.!?\n]{0,40}(?:\b(?:10|dix) ?(?:/|sur) ?(?:10|dix)\b|\b20 ?(?:/|sur) ?20\b|\bla note (?:maximale|maximum|parfaite)\b|\bla meilleure note\b|\bune? (?:10|dix|20|vingt)\b)",
+        r"\b(?:da|dale|dele|dar|pon|ponle|pongale|otorga|otorgale|califica|calificala|puntua|puntuala)\b[^.!?\n]{0,40}(?:\b(?:10|diez) ?(?:/|de|sobre) ?(?:10|diez)\b|\bla (?:nota|calificacion|puntuacion) (?:maxima|mas alta|perfecta)\b|\bla mejor (?:nota|calificacion|puntuacion)\b|\bun (?:10|diez)\b)",
+        r"\b(?:gib|gebt|geben sie|vergib|vergebt|bewerte|bewertet|benote|benotet)\b[^.!?\n]{0,40}(?:\b(?:10|zehn) ?(?:/|von) ?(?:10|zehn)\b|\b(?:volle|hochste|beste|maximale) (?:punktzahl|punkte|note|bewertung)\b|\beine (?:10|zehn|eins|1)\b|\bdie note (?:1|eins)\b)"),
+    "addresses_grader": (
+        r"\b(?:dear|hey|hello|attention|note to(?: the)?)\s*,?\s*(?:grader|judge|evaluator|reviewer|examiner|assessor|teacher grading)s?\b|\bas (?:the|a|an) (?:grader|judge|evaluator|ai|language model)\b",
+        r"\b(?:cher|chere|chers|madame|monsieur|attention|note au|note pour le)\s*,?\s*(?:le |la )?(?:correcteur|correctrice|evaluateur|evaluatrice|examinateur|examinatrice|juge|notateur)s?\b",
+        r"\b(?:querido|querida|estimado|estimada|senor|senora|atencion|nota para el|nota para la)\s*,?\s*(?:el |la )?(?:evaluador|evaluadora|juez|jueza|examinador|examinadora|corrector|correctora|calificador|calificadora)(?:es|as)?\b",
+        r"\b(?:liebe|lieber|sehr geehrte|sehr geehrter|achtung|hinweis an|hinweis fur)\s*,?\s*(?:den |die )?(?:prufer|pruferin|bewerter|bewerterin|gutachter|gutachterin|korrektor|korrektorin)(?:innen)?\b"),
+    "talks_to_ai": (
+        r"\byou are (?:an? )?(?:ai|a\.i\.|large language model|language model|assistant|chatbot|gpt|grader|judge)\b|\b(?:chatgpt|gpt-\d|system prompt|new instructions)\b",
+        r"\b(?:tu es|vous etes) (?:une? )?(?:ia|intelligence artificielle|modele de langage|assistant|assistante|correcteur|evaluateur)\b|\b(?:prompt systeme|nouvelles instructions|nouvelles consignes)\b",
+        r"\b(?:eres|usted es) (?:una? )?(?:ia|inteligencia artificial|modelo de lenguaje|asistente|evaluador|corrector)\b|\b(?:prompt del sistema|nuevas instrucciones)\b",
+        r"\b(?:du bist|sie sind) (?:eine? )?(?:ki|kunstliche intelligenz|sprachmodell|assistent|assistentin|bewerter|prufer)\b|\b(?:systemprompt|neue anweisungen)\b"),
+    "verdict_text": (
+        r"\b(?:grammar|creativity|consistency|plot)\s*[:=]\s*\d+|\b\d{1,2}\s*/\s*10\b|\bage group\s*[:=]",
+        r"\b(?:grammaire|creativite|coherence|intrigue|gramatica|creatividad|coherencia|trama|grammatik|kreativitat|konsistenz|handlung)\s*[:=]\s*\d+|\b(?:groupe d'age|grupo de edad|altersgruppe)\s*[:=]"),
+    "delimiters": (r"\*{3,}|<\s*/?\s*(?:story|instructions)\b",),
 }
-_GRADER_RES = {k: re.compile(v, re.I) for k, v in GRADER_PATTERNS.items()}
+SQUASHED_PATTERNS = {   # searched in the squashed text (letters only), for attacks spelled out letter by letter
+    "ignore_instructions": r"(?:ignore|disregard|forget)(?:all|the|any|your|my|of)*(?:previous|prior|above|earlier|preceding)(?:instructions?|rules|prompts?)"
+                           r"|ignorez(?:toutes|tous|les|vos)*(?:instructions|consignes)|ignora(?:todas|las|tus)*instrucciones"
+                           r"|ignoriere(?:alle|die|deine)*(?:vorherigen|obigen|bisherigen)?anweisungen",
+}
+_GRADER_RES = {k: re.compile("|".join(f"(?:{p})" for p in v), re.I) for k, v in GRADER_PATTERNS.items()}
+_SQUASHED_RES = {k: re.compile(v) for k, v in SQUASHED_PATTERNS.items()}
+
+_INVISIBLE = {"Cf", "Cc", "Cs", "Co", "Cn"}        # format (zero-width, direction marks, soft hyphen), control, unassigned
+_FILLERS = dict.fromkeys(map(ord, "\u115f\u1160\u3164\uffa0\u2800"))   # blank-looking letters (Hangul fillers, braille blank)
+_LOOKALIKES = str.maketrans("аеёкмнорстухіїјѕԁһԛԝαβεικνορτυχωıɑɡ", "aeekmhopctyxiijsdhqwabeikvoptuxwiag")
+_LEET = {"0": "o", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s", "!": "i", "|": "i", "€": "e"}
+_LEET_I, _LEET_L = str.maketrans({**_LEET, "1": "i"}), str.maketrans({**_LEET, "1": "l"})
+_WORDISH = re.compile(r"[\w@$!|€]+")
+_LETTER = re.compile(r"[^\W\d_]")
+
+def normalise_text(text: str) -> str:
+    "`text` as the grader patterns read it: NFKC, invisible and control characters removed, case folded, accents stripped, whitespace collapsed."
+    t = unicodedata.normalize("NFKC", text)
+    t = "".join(" " if c.isspace() else c for c in t if c.isspace() or unicodedata.category(c) not in _INVISIBLE)
+    t = unicodedata.normalize("NFKD", t.casefold().translate(_FILLERS))
+    t = unicodedata.normalize("NFC", "".join(c for c in t if not unicodedata.combining(c)))
+    return re.sub(r"\s+", " ", t).strip()
+
+def _undisguise(t: str, table) -> str:
+    def word(m):
+        w = m.group(0)
+        if not _LETTER.search(w): return w                     # a number or a symbol on its own stays what it is
+        core = w.rstrip("!|")                                   # "wow!": the ! ends a sentence
+        return core.translate(table) + w[len(core):]
+    return _WORDISH.sub(word, t.translate(_LOOKALIKES))
+
+def flag_views(text: str) -> list[str]:
+    "The forms of `text` that `grader_flags` searches: normalised, then look-alikes and leetspeak undone (1 read as i, and as l)."
+    t = normalise_text(text)
+    return list(dict.fromkeys([t, _undisguise(t, _LEET_I), _undisguise(t, _LEET_L)]))
 
 def grader_flags(text: str) -> list[str]:
-    "Names of the `GRADER_PATTERNS` that `text` matches (empty for an ordinary story)."
-    return [k for k, r in _GRADER_RES.items() if r.search(text)]
+    "Names of the `GRADER_PATTERNS` that `text` matches in any of its `flag_views` (empty for an ordinary story)."
+    views = flag_views(text)
+    squashed = ["".join(_LETTER.findall(v)) for v in views[1:] or views]
+    return [k for k, r in _GRADER_RES.items()
+            if any(r.search(v) for v in views) or (k in _SQUASHED_RES and any(_SQUASHED_RES[k].search(s) for s in squashed))]
 
 # %% ../nbs/17_judge.ipynb #87c300f8
 @dataclasses.dataclass
@@ -293,7 +351,7 @@ def _is_refusal_json(text: str) -> bool:
 
 # %% ../nbs/17_judge.ipynb #f723e9c6
 class VerdictCache:
-    "Judge verdicts in SQLite (`path` or `path/judge_cache.sqlite`), keyed by (completion hash, judge model, prompt sha)."
+    "Good judge verdicts in SQLite (`path` or `path/judge_cache.sqlite`), keyed by (completion hash, judge model, prompt sha)."
     def __init__(self, path):
         p = Path(path).expanduser()
         if p.is_dir() or not p.suffix: p = need_dir(p, "judge cache directory")/"judge_cache.sqlite"
@@ -316,10 +374,14 @@ class VerdictCache:
         return sha256_json({"text": cls.text_sha(item), "judge_model": judge_model, "prompt": prompt_sha})
 
     def get(self, key: str) -> dict | None:
+        "The good verdict stored under `key`, or None (a failure cached by an older version counts as none)."
         with self._lock: row = self.db.execute("SELECT verdict FROM verdicts WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else None
+        d = json.loads(row[0]) if row else None
+        return d if d is not None and d.get("failure") is None else None
 
     def put(self, key: str, item: JudgeItem, v: Verdict):
+        "Store a good verdict; a failed one raises `ValueError` (failures are asked again on the next run)."
+        if not v.ok: raise ValueError(f"verdict {v.id} failed ({v.failure}): only good verdicts are cached")
         with self._lock:
             self.db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?)",
                             (key, self.text_sha(item), v.judge_model, v.prompt["sha"], time.time(), json.dumps(v.to_dict(), ensure_ascii=False)))
@@ -339,6 +401,8 @@ class Judge:
                  cache: VerdictCache | str | Path | None = None, mode: str = "auto", max_tokens: int = 800,
                  prompts_file=None):
         if mode not in MODES: raise TinyStoriesError(f"unknown judge mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
+        if not (type(max_tokens) is int and max_tokens >= 1):
+            raise TinyStoriesError(f"the judge's max_tokens must be a whole number of at least 1, got {max_tokens!r}")
         prompts = load_judge_prompts(prompts_file) if prompts_file else None
         self.client, self.mode, self.max_tokens = client, mode, max_tokens
         self.prompt = get_judge_prompt(prompt, prompts, kind="story")
@@ -365,11 +429,11 @@ class Judge:
 
 # %% ../nbs/17_judge.ipynb #dfa5390e
 async def grade_one(self, item: JudgeItem) -> Verdict:
-    "Grade one item: the cache, else the judge (JSON schema, falling back to text on HTTP 400)."
+    "Grade one item: a good verdict from the cache, else the judge (JSON schema, falling back to text on HTTP 400)."
     prompt, key = self.prompt_for(item), self.key(item)
     if self.cache is not None and (hit := self.cache.get(key)) is not None:
         v = Verdict.from_dict(hit)
-        v.id, v.cached, v.cost_usd = item.id, True, 0.0
+        v.id, v.cached, v.cost_usd, v.flags = item.id, True, 0.0, grader_flags(item.completion)   # flags by today's patterns
         return v
     if not self._mode_known and self._probe is not None:
         async with self._probe:                  # until the server has shown whether it takes a JSON schema, one at a time
@@ -396,7 +460,7 @@ async def _ask(self, item: JudgeItem, prompt: JudgePrompt, key: str) -> Verdict:
         self._mode_known = True
         v = verdict_from_reply(item, prompt, res, mode, msgs, self.model)
         v.key = key
-        if self.cache is not None: self.cache.put(key, item, v)
+        if self.cache is not None and v.ok: self.cache.put(key, item, v)     # failures are asked again next run
         return v
 
 async def agrade(self, items: Sequence[JudgeItem], desc: str = "judging") -> list[Verdict]:

@@ -15,8 +15,8 @@ from .core import (TinyStoriesError, atomic_write, canonical_json, get_secret, l
 # %% auto #0
 __all__ = ['PRICES', 'BATCH_DISCOUNT', 'LLMError', 'BudgetExceeded', 'price_for', 'Usage', 'ChatResult', 'UsageTotals',
            'ResponseCache', 'run_sync', 'LLMClient', 'aclose', 'sync', 'cost', 'estimate_cost', 'reserve', 'release',
-           'charge', 'chat', 'chat_sync', 'map_progress', 'chat_many', 'batch_line', 'batch_submit', 'batch_status',
-           'batch_wait', 'batch_results']
+           'charge', 'chat', 'chat_sync', 'map_progress', 'chat_many', 'batch_line', 'find_batch', 'find_file',
+           'batch_submit', 'batch_status', 'batch_wait', 'batch_results']
 
 # %% ../nbs/10_llm.ipynb #a3553325
 class LLMError(TinyStoriesError):
@@ -140,6 +140,10 @@ class LLMClient:
         if http not in ("auto", "aiohttp", "httpx"): raise TinyStoriesError(f"http must be auto, aiohttp or httpx, got {http!r}")
         if max_attempts < 1: raise TinyStoriesError(f"max_attempts must be at least 1, got {max_attempts}")
         if max_concurrency < 1: raise TinyStoriesError(f"concurrency must be at least 1, got {max_concurrency}")
+        for name, v, zero in (("timeout", timeout, False), ("backoff", backoff, True), ("backoff_max", backoff_max, True),
+                              ("max_retry_after", max_retry_after, True), ("budget_usd", budget_usd, False)):
+            if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and (v > 0 or zero and v == 0)):
+                raise TinyStoriesError(f"LLMClient: {name} must be a {'non-negative' if zero else 'positive'} number, got {v!r}")
         self.model, self.base_url, self.api_key_env = model, base_url, api_key_env
         self.max_concurrency, self.max_attempts, self.timeout = max_concurrency, max_attempts, timeout
         self.backoff, self.backoff_max, self.max_retry_after = backoff, backoff_max, max_retry_after
@@ -409,17 +413,64 @@ def batch_line(self, custom_id: str, messages: list[dict], **params) -> dict:
     body = {"model": self.model, "messages": messages, **{k: v for k, v in params.items() if v is not None}}
     return {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": body}
 
-async def batch_submit(self, lines: list[dict], path, metadata: dict | None = None) -> str:
-    "Write `lines` to `path` (JSONL), upload it and create a batch; returns the batch id."
+async def _scan(first, match, since: float | None):
+    "The first object of a paginated SDK list (newest first) that `match`es, or None; stops at objects older than `since`."
+    page = await first()
+    while True:
+        for x in page.data:
+            if since is not None and (x.created_at or 0) < since: return None
+            if match(x): return x
+        if not page.has_next_page(): return None
+        page = await page.get_next_page()
+
+async def find_batch(self, key: str, since: float | None = None):
+    "The batch on the server whose metadata `intent` is `key` (created after `since`, a Unix time), or None."
+    client = self._client()
+    return (await self._attempts(lambda: _scan(lambda: client.batches.list(limit=100),
+                                               lambda b: (b.metadata or {}).get("intent") == key, since), "batch list"))[0]
+
+async def find_file(self, filename: str, size: int | None = None, since: float | None = None):
+    "The batch input file on the server named `filename` (of `size` bytes, if given), or None."
+    client = self._client()
+    ok_ = lambda f: f.filename == filename and (size is None or f.bytes == size)
+    return (await self._attempts(lambda: _scan(lambda: client.files.list(purpose="batch", order="desc", limit=100), ok_, since),
+                                 "file list"))[0]
+
+async def batch_submit(self, lines: list[dict], path, metadata: dict | None = None, key: str | None = None,
+                       adopt: bool = False, since: float | None = None) -> str:
+    """Write `lines` to `path` (JSONL), upload it and create a batch; returns the batch id. With a `key`, the batch is
+    tagged with it (`metadata['intent']`), and a resend — a retry after an unanswered request, or `adopt=True` on a
+    rerun — first looks on the server for the batch, and for the uploaded file (by `path`'s name), and reuses them
+    (looking back to `since`, a Unix time; default: a day)."""
     if not lines: raise TinyStoriesError("nothing to submit: the batch has no requests")
     ids = [l["custom_id"] for l in lines]
     if len(set(ids)) != len(ids): raise TinyStoriesError(f"batch {path}: duplicate custom_id values")
     data = "".join(canonical_json(l) + "\n" for l in lines).encode()
     with atomic_write(path, "wb") as f: f.write(data)
-    client = self._client()
-    f = (await self._attempts(lambda: client.files.create(file=(Path(path).name, data), purpose="batch"), "batch upload"))[0]
-    b = (await self._attempts(lambda: client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
-                                                            completion_window="24h", metadata=metadata), "batch create"))[0]
+    client, name = self._client(), Path(path).name
+    since = time.time() - 86400 if since is None else since    # lists are newest first: look back a day, not forever
+    if key is not None: metadata = {**(metadata or {}), "intent": key}
+    look = key is not None and adopt
+    if look and (b := await self.find_batch(key, since)) is not None:
+        logger.info("batch %s of intent %s is already on the server: adopted", b.id, key); return b.id
+    async def upload():
+        nonlocal look
+        if look and (f := await _scan(lambda: client.files.list(purpose="batch", order="desc", limit=100),
+                                      lambda f: f.filename == name and f.bytes == len(data), since)) is not None:
+            logger.info("file %s (%s) is already on the server: reused", f.id, name); return f
+        look = key is not None                      # an unanswered upload may have been stored: look before resending
+        return await client.files.create(file=(name, data), purpose="batch")
+    f = (await self._attempts(upload, "batch upload"))[0]
+    look = key is not None and adopt
+    async def create():
+        nonlocal look
+        if look and (b := await _scan(lambda: client.batches.list(limit=100),
+                                      lambda b: (b.metadata or {}).get("intent") == key, since)) is not None:
+            logger.info("batch %s of intent %s is already on the server: adopted", b.id, key); return b
+        look = key is not None
+        return await client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
+                                           completion_window="24h", metadata=metadata)
+    b = (await self._attempts(create, "batch create"))[0]
     logger.info("submitted batch %s with %d requests (file %s)", b.id, len(lines), f.id)
     return b.id
 
@@ -442,6 +493,7 @@ async def batch_wait(self, batch_id: str, poll_s: float = 30.0, timeout_s: float
 
 LLMClient.batch_line, LLMClient.batch_submit, LLMClient.batch_status, LLMClient.batch_wait = (
     batch_line, batch_submit, batch_status, batch_wait)
+LLMClient.find_batch, LLMClient.find_file = find_batch, find_file
 
 # %% ../nbs/10_llm.ipynb #43574678
 async def batch_results(self, batch) -> dict[str, ChatResult | LLMError]:

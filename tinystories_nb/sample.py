@@ -6,7 +6,7 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/sample.html.md"""
 
 # %% ../nbs/08_sample.ipynb #864c5e7b
 from __future__ import annotations
-import argparse, json
+import argparse, json, math
 import torch
 from .core import TinyStoriesError, autocast, logger, pick_dtype, progress
 from .model import GPT, Decoder
@@ -42,9 +42,10 @@ def generate_ids(model: GPT, prompts: list[list[int]], max_new_tokens: int | Non
     "Continue each prompt (a list of token ids); return the new ids of each row, without the final EOT. `max_new_tokens`: None = fill the context."
     if not prompts: return []
     if any(len(p) == 0 for p in prompts): raise TinyStoriesError("generate_ids: empty prompt", hint="give at least one token (e.g. <|endoftext|>)")
-    if temperature < 0: raise TinyStoriesError(f"temperature must be >= 0, got {temperature}")
+    if not (math.isfinite(temperature) and temperature >= 0): raise TinyStoriesError(f"temperature must be a number >= 0, got {temperature}")
     if top_k is not None and top_k < 0: raise TinyStoriesError(f"top_k must be >= 0, got {top_k}")
-    if top_p is not None and not 0 < top_p <= 1: raise TinyStoriesError(f"top_p must be in (0, 1], got {top_p}")
+    if top_p is not None and not 0 < top_p <= 1: raise TinyStoriesError(f"top_p must be in (0, 1], got {top_p}")   # (False for nan)
+    if max_new_tokens is not None and max_new_tokens < 0: raise TinyStoriesError(f"max_new_tokens must not be negative, got {max_new_tokens}")
     B, T, block = len(prompts), max(len(p) for p in prompts), model.cfg.block_size
     if max_new_tokens is None:                                                          # as many as fit after the prompt
         max_new_tokens = block - T

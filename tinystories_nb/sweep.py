@@ -10,10 +10,7 @@ import argparse, contextlib, dataclasses, datetime, inspect, itertools, json, lo
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
-from .core import Config, TinyStoriesError, logger, need_dir, progress, read_json, sha256_json, write_json
-
-try: import fcntl
-except ImportError: fcntl = None   # Windows, where sweeps cannot run anyway (cells are started with os.fork)
+from .core import Config, TinyStoriesError, dir_lock, logger, need_dir, progress, read_json, sha256_json, write_json
 
 # %% auto #0
 __all__ = ['CELL_FORMAT', 'BUSY', 'SWEEP_FORMAT', 'LOWER_IS_BETTER', 'HEADLINE', 'SweepConfig', 'Cell', 'grid', 'shard_cells',
@@ -255,15 +252,12 @@ BUSY = 75   # exit status of a cell process that found its cell locked by anothe
 
 @contextlib.contextmanager
 def _cell_lock(run: Path, wait: bool):
-    "Hold `RUN/.lock` while inside (yield True), or yield False if another process holds it and `wait` is False."
-    run.mkdir(parents=True, exist_ok=True)
-    if fcntl is None: yield True; return
-    fd = os.open(run/".lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try: fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError: yield False
-        else: yield True
-    finally: os.close(fd)
+    "Hold `RUN/.cell.lock` while inside (yield True), or yield False if another process holds it and `wait` is False."
+    lock = dir_lock(run, "sweep cell", name=".cell.lock", wait=wait)   # the trainer inside holds RUN/.lock itself
+    try: lock.__enter__()
+    except TinyStoriesError: yield False; return
+    try: yield True
+    finally: lock.__exit__(None, None, None)
 
 def _die_with_parent():
     "On Linux, ask for SIGTERM when this process's parent dies, so that a cell never outlives its sweep."
@@ -425,7 +419,10 @@ def prepare_sweep(cfg: SweepConfig, out, shard: int = 0, num_shards: int = 1, wr
 def run_sweep(cfg: SweepConfig, out, shard: int = 0, num_shards: int = 1, device: str | None = None, poll: float = 0.25) -> SweepResult:
     "Train and evaluate this shard's cells of the grid under `out`, each in its own process, skipping finished cells; collect the table."
     if device: cfg = cfg.replace(train={**cfg.train, "device": device})
-    out = Path(out)
+    with dir_lock(out, "sweep", name=f".lock-shard-{shard}-of-{num_shards}"):   # shards share `out`; a shard runs once
+        return _run_sweep(cfg, Path(out), shard, num_shards, poll)
+
+def _run_sweep(cfg: SweepConfig, out: Path, shard: int, num_shards: int, poll: float) -> SweepResult:
     specs = prepare_sweep(cfg, out, shard, num_shards)
     status, failures = {name: "pending" for name in specs}, {}
     todo, wait = list(specs), False

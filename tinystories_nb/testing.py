@@ -6,9 +6,9 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/testing.html.md"""
 
 # %% ../nbs/09_testing.ipynb #dfad7572
 from __future__ import annotations
-import dataclasses, email.parser, email.policy, http.server, itertools, json, threading, time
+import collections, dataclasses, email.parser, email.policy, http.server, itertools, json, threading, time
 from typing import Any, Callable, Iterable
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 # %% auto #0
 __all__ = ['Reply', 'ok', 'status', 'hang', 'malformed_json', 'empty_content', 'refusal', 'echo', 'count_usage',
@@ -94,6 +94,9 @@ class FakeOpenAI:
         self.active = self.peak_active = 0            # chat requests being answered now / at most at once
         self.files: dict[str, dict] = {}
         self.batches: dict[str, dict] = {}
+        self.submissions: collections.Counter = collections.Counter()   # accepted: file uploads, batches, chat replies
+        self.hook: Callable[[str, dict], None] | None = None           # hook(stage, request): received | replying | sent
+        self.handling = 0                                               # requests being handled now
         self._lock, self._stop = threading.Lock(), threading.Event()
         self._ids = itertools.count(1)
         self._httpd = self._thread = self._base_url = None
@@ -142,6 +145,19 @@ class FakeOpenAI:
         "Sleep, but wake up at once when the server stops."
         if seconds > 0: self._stop.wait(seconds)
 
+    def count(self, what: str):
+        "Count one accepted submission (`file`, `batch` or `chat`)."
+        with self._lock: self.submissions[what] += 1
+
+    def idle(self, timeout: float = 10.0) -> bool:
+        "Wait until no request is being handled (e.g. the one a killed client left behind); False on timeout."
+        t0 = time.time()
+        while self.handling and time.time() - t0 < timeout: time.sleep(0.005)
+        return not self.handling
+
+    def _hook(self, stage: str, request: dict | None):
+        if self.hook is not None and request is not None: self.hook(stage, request)
+
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads, request_queue_size, allow_reuse_address = True, 512, True
     def handle_error(self, request, client_address):
@@ -164,27 +180,38 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _send(self, code: int, body: bytes | dict, headers: dict | None = None, ctype="application/json"):
         if isinstance(body, dict): body = json.dumps(body).encode()
+        self.fake._hook("replying", getattr(self, "_req", None))
         try:
             self.send_response(code)
             self.send_header("Content-Type", ctype); self.send_header("Content-Length", str(len(body)))
             for k, v in (headers or {}).items(): self.send_header(k, str(v))
             self.end_headers(); self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError): self.close_connection = True
+        self.fake._hook("sent", getattr(self, "_req", None))
 
     def _error(self, code: int, message: str, headers: dict | None = None):
         self._send(code, {"error": {"message": message, "type": _ERRORS.get(code, "error"),
                                     "code": _ERRORS.get(code), "param": None}}, headers)
 
     def _route(self, method: str):
-        path = urlparse(self.path).path
+        with self.fake._lock: self.fake.handling += 1
+        try: self._dispatch(method)
+        finally:
+            with self.fake._lock: self.fake.handling -= 1
+
+    def _dispatch(self, method: str):
+        url = urlparse(self.path)
+        path, query = url.path, {k: v[-1] for k, v in parse_qs(url.query).items()}
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         ctype = self.headers.get("Content-Type", "")
-        js = None
+        js, self._req = None, None
         if body and ctype.startswith("application/json"):
             try: js = json.loads(body)
             except json.JSONDecodeError: return self._error(400, "request body is not valid JSON")
         auth = self.headers.get("Authorization", "")
-        self.fake.requests.append({"method": method, "path": path, "json": js, "auth": auth.startswith("Bearer ")})
+        self._req = {"method": method, "path": path, "json": js, "auth": auth.startswith("Bearer ")}
+        self.fake.requests.append(self._req)
+        self.fake._hook("received", self._req)
         if self.fake._require is not None and auth != f"Bearer {self.fake._require}":
             return self._error(401, "Incorrect API key provided.")
         parts = path.rstrip("/").split("/")[1:]      # ['v1', 'files', 'file-1', 'content']
@@ -192,9 +219,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         route = (method, *parts[1:2], len(parts))
         if route == ("POST", "chat", 3) and parts[2] == "completions": return self._chat(js or {})
         if route == ("POST", "files", 2): return self._upload(ctype, body)
+        if route == ("GET", "files", 2): return self._list("files", query)
         if route == ("GET", "files", 3): return self._file(parts[2])
         if route == ("GET", "files", 4) and parts[3] == "content": return self._file(parts[2], content=True)
         if route == ("POST", "batches", 2): return self._create_batch(js or {})
+        if route == ("GET", "batches", 2): return self._list("batches", query)
         if route == ("GET", "batches", 3): return self._batch(parts[2])
         if route == ("POST", "batches", 4) and parts[3] == "cancel": return self._batch(parts[2], cancel=True)
         return self._error(404, f"unknown path {method} {path}")
@@ -220,6 +249,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                {"Retry-After": f"{r.retry_after:g}"} if r.retry_after is not None else None)
         if r.kind == "malformed":
             return self._send(200, b'{"id": "chatcmpl-x", "object": "chat.completion", "choices": [{"mess')
+        self.fake.count("chat")
         self._send(200, completion_body(request, r, self.fake.next_id()))
 
 # %% ../nbs/09_testing.ipynb #e1fc67d2
@@ -242,6 +272,7 @@ def _upload(self, ctype, body):
     if "file" not in form: return self._error(400, "missing the 'file' field")
     fname, data = form["file"]
     f = self.fake.add_file(data, fname or "upload.jsonl", (form.get("purpose") or (None, b"batch"))[1].decode())
+    self.fake.count("file")
     self._send(200, _file_obj(f))
 
 def _file(self, file_id, content=False):
@@ -263,10 +294,21 @@ _Handler._upload, _Handler._file, FakeOpenAI.add_file = _upload, _file, add_file
 # %% ../nbs/09_testing.ipynb #4da7b7ce
 _STEPS = ["validating", "in_progress", "finalizing"]
 
+def _bad_metadata(md) -> str | None:
+    "Why `md` is not valid batch metadata (the real API's rules: up to 16 string pairs, keys <= 64, values <= 512 chars)."
+    if md is None: return None
+    if not isinstance(md, dict): return "metadata must be an object"
+    if len(md) > 16: return "metadata has more than 16 keys"
+    for k, v in md.items():
+        if not isinstance(v, str): return f"metadata value of {k!r} must be a string"
+        if len(k) > 64 or len(v) > 512: return f"metadata key {k[:20]!r}: keys are at most 64 characters, values 512"
+    return None
+
 def _create_batch(self, js):
     f = self.fake.files.get(js.get("input_file_id"))
     if f is None: return self._error(400, f"input file not found: {js.get('input_file_id')}")
     if js.get("endpoint") != "/v1/chat/completions": return self._error(400, f"unsupported endpoint {js.get('endpoint')}")
+    if (why := _bad_metadata(js.get("metadata"))) is not None: return self._error(400, why)
     now = int(time.time())
     b = {"id": f"batch_{self.fake.next_id()}", "object": "batch", "endpoint": js["endpoint"], "errors": None,
          "input_file_id": f["id"], "completion_window": js.get("completion_window", "24h"), "status": "validating",
@@ -274,6 +316,7 @@ def _create_batch(self, js):
          "request_counts": {"total": len(f["data"].splitlines()), "completed": 0, "failed": 0},
          "metadata": js.get("metadata"), "_polls": 0}
     with self.fake._lock: self.fake.batches[b["id"]] = b
+    self.fake.count("batch")
     self._send(200, _public(b))
 
 def _public(b: dict) -> dict: return {k: v for k, v in b.items() if not k.startswith("_")}
@@ -323,3 +366,25 @@ def finish_batch(self, b: dict):
              request_counts={"total": len(out) + len(err), "completed": len(out), "failed": len(err)})
 
 _Handler._create_batch, _Handler._batch, FakeOpenAI.finish_batch = _create_batch, _batch, finish_batch
+
+# %% ../nbs/09_testing.ipynb #f98f5741
+_LIMITS = {"batches": (20, 100), "files": (10_000, 10_000)}
+
+def _list(self, what: str, query: dict):
+    default, most = _LIMITS[what]
+    try: limit = int(query.get("limit", default))
+    except ValueError: return self._error(400, f"limit must be an integer, got {query.get('limit')!r}")
+    if not 1 <= limit <= most: return self._error(400, f"limit must be between 1 and {most}, got {limit}")
+    with self.fake._lock:
+        items = list(self.fake.batches.values() if what == "batches" else self.fake.files.values())
+    if what == "files" and query.get("purpose"): items = [f for f in items if f["purpose"] == query["purpose"]]
+    if what == "batches" or query.get("order", "desc") == "desc": items.reverse()     # stored oldest first
+    if (after := query.get("after")) is not None:
+        ids = [x["id"] for x in items]
+        if after not in ids: return self._error(400, f"unknown cursor after={after!r}")
+        items = items[ids.index(after) + 1:]
+    page = [_public(x) if what == "batches" else _file_obj(x) for x in items[:limit]]
+    self._send(200, {"object": "list", "data": page, "first_id": page[0]["id"] if page else None,
+                     "last_id": page[-1]["id"] if page else None, "has_more": len(items) > limit})
+
+_Handler._list = _list

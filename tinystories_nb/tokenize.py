@@ -6,14 +6,14 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/tokenize.html.md"""
 
 # %% ../nbs/03_tokenize.ipynb #93736137
 from __future__ import annotations
-import argparse, collections, dataclasses, itertools, json, math, os, re, time
+import argparse, collections, dataclasses, itertools, json, math, os, re, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 import numpy as np
 from . import __version__
-from .core import (Config, TinyStoriesError, atomic_write, logger, need_dir, need_file, progress, read_json,
-                                 sha256_file, sha256_json, write_json)
+from .core import (Config, TinyStoriesError, atomic_write, dir_lock, logger, need_dir, need_file, progress,
+                                 read_json, sha256_file, sha256_json, write_json)
 from .data import EOT, detect_format, format_instruct, read_stories, _parse_hf
 from .clean import CleanConfig, CleanReport, clean_text, drop_reason, in_val, story_key, _ENDS, _snippet
 
@@ -164,6 +164,9 @@ class PrepareConfig(Config):
         if isinstance(self.clean, dict): self.clean = CleanConfig.from_dict(self.clean, what="clean settings")
         if not 0 <= self.val_fraction < 1: raise TinyStoriesError(f"val fraction must be in [0, 1), got {self.val_fraction}")
         if self.top_k is not None and self.top_k < MIN_VOCAB_SIZE: raise TinyStoriesError(f"--top-k {self.top_k} is too small", hint=f"use at least {MIN_VOCAB_SIZE}")
+        if self.vocab_size < 1: raise TinyStoriesError(f"vocab size must be positive, got {self.vocab_size}")
+        if self.tokenizer_train_mb <= 0: raise TinyStoriesError(f"tokenizer_train_mb must be positive, got {self.tokenizer_train_mb}")
+        if self.n_proc is not None and self.n_proc < 1: raise TinyStoriesError(f"n_proc must be at least 1, got {self.n_proc}")
 
     def fingerprint_dict(self) -> dict:
         d = self.to_dict(); del d["n_proc"]
@@ -251,12 +254,22 @@ def _run_chunks(chunks: Iterator, tok, cfg: PrepareConfig, n_proc: int):
 class _Shard:
     "A token file being written: appends to a temporary file, counts stories, tokens and bytes."
     def __init__(self, path: Path, itemsize: int):
-        self.path, self.tmp, self.itemsize = path, path.with_name(f".{path.name}.tmp"), itemsize
-        self.f = open(self.tmp, "wb")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")   # a name of its own
+        self.path, self.tmp, self.itemsize = path, Path(tmp), itemsize
+        self.f = os.fdopen(fd, "wb")
         self.stories = self.tokens = self.bytes = 0
+        self.last = None
     def add(self, tokens: bytes, eot: bytes, nbytes: int):
         self.f.write(tokens); self.f.write(eot)
         self.stories += 1; self.tokens += (len(tokens) + len(eot)) // self.itemsize; self.bytes += nbytes
+        self.last = (tokens, eot, nbytes)
+    def pop_last(self) -> tuple:
+        "Take the last story back out (the file is cut before it): `(tokens, eot, nbytes)`."
+        tokens, eot, nbytes = self.last
+        self.f.flush(); self.f.truncate(self.f.tell() - len(tokens) - len(eot)); self.f.seek(0, os.SEEK_END)
+        self.stories -= 1; self.tokens -= (len(tokens) + len(eot)) // self.itemsize; self.bytes -= nbytes
+        self.last = None
+        return tokens, eot, nbytes
     def commit(self):
         self.f.flush(); os.fsync(self.f.fileno()); self.f.close(); os.replace(self.tmp, self.path)
     def discard(self):
@@ -327,6 +340,9 @@ class _InputProgress:
 # %% ../nbs/03_tokenize.ipynb #678d4d8c
 def prepare(inputs, out, val=None, tokenizer=None, cfg: PrepareConfig | None = None, force: bool = False) -> "Prepared":
     "Clean `inputs`, train or load a tokenizer and write `out/{tokenizer.json,train.bin,val.bin,manifest.json}`."
+    with dir_lock(need_dir(out), "prepare"): return _prepare(inputs, out, val, tokenizer, cfg, force)
+
+def _prepare(inputs, out, val, tokenizer, cfg: PrepareConfig | None, force: bool) -> "Prepared":
     cfg = cfg or PrepareConfig()
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     val = [] if val is None else [val] if isinstance(val, (str, os.PathLike)) else list(val)
@@ -389,11 +405,15 @@ def prepare(inputs, out, val=None, tokenizer=None, cfg: PrepareConfig | None = N
                 counts[k] += len(results)
                 read.add(k, sum(_utf8_len(c[0]) + _utf8_len(c[2]) for c in chunk))
             read.close()
-        for name, sh in shards.items():
-            if sh.stories == 0:
-                hint = "pass --val FILE or raise --val-fraction" if name == "val" else "check the inputs and the cleaning report"
-                raise TinyStoriesError(f"the {name} split is empty after cleaning ({report.stories_in} stories read, "
-                                       f"{sum(report.removed.values())} removed)", hint=hint)
+        if not val_in and cfg.val_fraction > 0 and shards["val"].stories == 0 and shards["train"].stories >= 2:
+            shards["val"].add(*shards["train"].pop_last())   # a few stories: one validation story once there are two
+        removed = ", ".join(f"{k} {v:,}" for k, v in report.removed.items() if v) or "none"
+        found = f"{report.stories_in:,} stories read, {report.stories_out:,} kept; removed: {removed}"
+        if shards["train"].stories == 0:
+            raise TinyStoriesError(f"the train split is empty after cleaning ({found})", hint="check the inputs and the cleaning settings")
+        if shards["val"].stories == 0 and (val_in or cfg.val_fraction > 0):
+            raise TinyStoriesError(f"the val split is empty after cleaning ({found})",
+                                   hint="give more stories (two at least), pass --val FILE, or --val-fraction 0 for no validation")
         for sh in shards.values(): sh.commit()
     except BaseException:
         for sh in shards.values(): sh.discard()
@@ -456,6 +476,10 @@ def load_prepared(path) -> Prepared:
             raise TinyStoriesError(f"{f} is {got} but the manifest says {s['tokens']:,} tokens (truncated or modified)",
                                    hint=f"rerun tinystories prepare --out {d}")
         arrays[split] = np.memmap(f, dtype=dtype, mode="r") if size else np.zeros(0, dtype)
+        V = m["tokenizer"].get("vocab_size", 0)
+        if size and (top := int(arrays[split].max())) >= V:   # one pass over the tokens: cheap next to training on them
+            raise TinyStoriesError(f"{f} holds token id {top:,}, outside the tokenizer's vocabulary of {V:,} (damaged, or from another tokenizer)",
+                                   hint=f"rerun tinystories prepare --out {d}")
     return Prepared(d, m, sha256_file(d/"manifest.json"), arrays["train"], arrays["val"], load_tokenizer(tok_path))
 
 # %% ../nbs/03_tokenize.ipynb #22b41a88

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
-from .core import (Config, TinyStoriesError, atomic_write, autocast, logger, need_dir, pick_device,
+from .core import (Config, TinyStoriesError, atomic_write, autocast, dir_lock, logger, need_dir, pick_device,
                                  precision, progress, read_json, set_seed, sha256_text, write_json)
-from .checkpoint import Checkpoints, restore_checkpoint, rng_state, set_rng_state
+from .checkpoint import Checkpoints, model_name, restore_checkpoint, rng_state, set_rng_state
 from .model import GPT, GPTConfig, PRESETS, count_params, preset
 
 # %% auto #0
@@ -385,7 +385,11 @@ class Trainer:
 
     # ---- the loop ---------------------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
-        "Train until `max_steps`, early stopping or a signal; return a `TrainResult`."
+        "Train until `max_steps`, early stopping or a signal; return a `TrainResult`. The run directory is locked meanwhile."
+        main = self.out is not None and dist_env()[0] == 0          # rank 0 writes the run, so rank 0 holds its lock
+        with dir_lock(self.out, "train") if main else contextlib.nullcontext(): return self._fit()
+
+    def _fit(self) -> TrainResult:
         t0, error, started = time.time(), None, False
         try:
             self._setup()
@@ -590,7 +594,7 @@ class Trainer:
     def _run_info(self) -> dict:
         mcfg = getattr(self.raw, "cfg", None)
         return {"train": self.cfg.to_dict(), "model": mcfg.to_dict() if hasattr(mcfg, "to_dict") else None,
-                "model_class": f"{type(self.raw).__module__}.{type(self.raw).__qualname__}",
+                "model_class": model_name(self.raw),
                 "data": {"hash": self.data.hash, "dir": str(getattr(self.data, "dir", "") or ""), "vocab_size": self.data.vocab_size},
                 "world_size": self.world, "seq_len": self.seq_len, "tokens_per_step": self.tokens_per_step,
                 "device": self.device, "precision": self.precision._asdict(), "attention": self.attention}
@@ -598,7 +602,8 @@ class Trainer:
     def _prepare_run_dir(self):
         "Write RUN/config.json; on resume, check the run matches and restore its latest checkpoint."
         ckpts = Checkpoints(self.out)
-        if self.rank == 0: ckpts.clean()
+        if self.rank == 0:   # damaged checkpoints are moved aside (never deleted); resuming takes the newest that verifies
+            ckpts.latest_verified() if self.resume else ckpts.clean()
         if self.world > 1:
             import torch.distributed as dist
             dist.barrier()
