@@ -50,13 +50,13 @@ def main():
     args = ap.parse_args()
 
     from tinystories_nb.core import pick_device
-    from tinystories_nb.samples import find_sample, sample_path
+    from tinystories_nb.synth.samples import find_sample, sample_path
     print(f"stories: {find_sample()}")   # real TinyStories when available, else the offline engine's
-    from tinystories_nb.data import EOT
-    from tinystories_nb.evalsets import load_beginnings
-    from tinystories_nb.evaluate import EvalPrompt, complete, cpu_threads_for, encode_prompts
-    from tinystories_nb.model import GPT, preset
-    from tinystories_nb.tokenize import train_tokenizer
+    from tinystories_nb.data.stories import EOT
+    from tinystories_nb.eval.evalsets import load_beginnings
+    from tinystories_nb.eval.evaluate import EvalPrompt, complete, cpu_threads_for, encode_prompts
+    from tinystories_nb.model.gpt import GPT, preset
+    from tinystories_nb.data.tokenize import train_tokenizer
 
     device = pick_device(args.device)
     stories = [s.strip() for s in sample_path().read_text(encoding="utf-8").split(EOT) if s.strip()]

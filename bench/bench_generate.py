@@ -4,8 +4,8 @@
                                              [--repeats 4] [--threads N] [--no-memory] [--compile]
 
 An `8M`-shaped `neo` model (random weights; speed does not depend on them) is exported once with
-`tinystories_nb.hf.export_hf`. For each batch size one worker process loads that directory twice, with
-`tinystories_nb.hf.import_hf` ("ours", sampled with `tinystories_nb.sample.generate_ids`) and with
+`tinystories_nb.model.hf.export_hf`. For each batch size one worker process loads that directory twice, with
+`tinystories_nb.model.hf.import_hf` ("ours", sampled with `tinystories_nb.model.sample.generate_ids`) and with
 `GPTNeoForCausalLM.from_pretrained` ("hf", sampled with `.generate()`), sets the same number of torch threads for
 both, and then alternates them: ours, hf, hf, ours, ... (`--repeats` runs each), so machine noise hits both alike.
 Both sample with top-k 50 at temperature 1 from the same left-padded prompts (openings of real TinyStories
@@ -51,8 +51,8 @@ def runner(impl: str, model_dir: str, prompts: list, top_k: int):
     "A function (n_new_tokens, seed) -> rows of new token ids, for `impl` loaded from `model_dir`."
     import torch
     if impl == "ours":
-        from tinystories_nb.hf import import_hf
-        from tinystories_nb.sample import generate_ids
+        from tinystories_nb.model.hf import import_hf
+        from tinystories_nb.model.sample import generate_ids
         model, _ = import_hf(model_dir, tokenizer=False)
         return model, lambda n, seed: generate_ids(model, prompts, max_new_tokens=n, temperature=1.0, top_k=top_k, seed=seed)
     import transformers
@@ -76,7 +76,7 @@ def matmul_bound(model, batch: int, steps: int = 30) -> float:
     "Seconds per decode step spent on nothing but the step's matrix products, weights in the decoder's layout."
     import torch
     import torch.nn.functional as F
-    from tinystories_nb.model import Decoder
+    from tinystories_nb.model.gpt import Decoder
     dec = Decoder(model, model.new_cache(batch, 64))
     C = model.cfg.n_embd
     xs = {C: torch.randn(batch, C), model.cfg.hidden: torch.randn(batch, model.cfg.hidden)}
@@ -93,7 +93,7 @@ def matmul_bound(model, batch: int, steps: int = 30) -> float:
 def compile_check(model, batch: int, steps: int = 100) -> dict:
     "Compile time and ms per decode step of a `torch.compile`d `Decoder` vs the eager one, at position ~64."
     import torch
-    from tinystories_nb.model import Decoder
+    from tinystories_nb.model.gpt import Decoder
     def per_step(compiled: bool):
         with torch.inference_mode():
             cache = model.new_cache(batch, 64 + steps + 8); model(torch.zeros(batch, 64, dtype=torch.long), cache=cache)
@@ -159,10 +159,10 @@ def main():
 
     import torch
     from tokenizers import Tokenizer, models, trainers, pre_tokenizers, decoders
-    from tinystories_nb.samples import find_sample, sample_path
+    from tinystories_nb.synth.samples import find_sample, sample_path
     print(f"stories: {find_sample()}")   # real TinyStories when available, else the offline engine's
-    from tinystories_nb.hf import export_hf
-    from tinystories_nb.model import GPT, preset
+    from tinystories_nb.model.hf import export_hf
+    from tinystories_nb.model.gpt import GPT, preset
     EOT = "<|endoftext|>"
     load0 = os.getloadavg()
     stories = [s.strip() for s in sample_path().read_text(encoding="utf-8").split(EOT) if s.strip()]

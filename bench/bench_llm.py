@@ -20,19 +20,19 @@ import argparse, asyncio, os, subprocess, sys, tempfile, time
 from pathlib import Path
 
 os.environ.setdefault("TINYSTORIES_PROGRESS", "0")
-from tinystories_nb.data import Story, write_jsonl
-from tinystories_nb.generate import GenerateConfig, JobStore, _valid, generate
-from tinystories_nb.llm import LLMClient
-from tinystories_nb.prompts import sample_prompts
-from tinystories_nb.teachers import LLMTeacher, OfflineTeacher
+from tinystories_nb.data.stories import Story, write_jsonl
+from tinystories_nb.synth.generate import GenerateConfig, JobStore, _valid, generate
+from tinystories_nb.synth.llm import LLMClient
+from tinystories_nb.synth.prompts import sample_prompts
+from tinystories_nb.synth.teachers import LLMTeacher, OfflineTeacher
 
 # The server answers from a table of pre-written stories, so its own CPU use stays negligible.
 SERVER = """
 import sys
 from tinystories_nb.core import canonical_json
-from tinystories_nb.prompts import sample_prompts
-from tinystories_nb.teachers import LLMTeacher, OfflineTeacher
-from tinystories_nb.testing import FakeOpenAI, ok
+from tinystories_nb.synth.prompts import sample_prompts
+from tinystories_nb.synth.teachers import LLMTeacher, OfflineTeacher
+from tinystories_nb.synth.testing import FakeOpenAI, ok
 n, seed, latency = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 t, llm = OfflineTeacher(seed=seed), LLMTeacher(None)
 table = {canonical_json(llm.messages(s)): t.write(s) for s in sample_prompts(n, seed=seed)}

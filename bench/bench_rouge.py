@@ -41,11 +41,12 @@ def main():
     args = ap.parse_args()
     os.environ.setdefault("TINYSTORIES_PROGRESS", "0")
     from rouge_score import rouge_scorer
-    from tinystories_nb.samples import find_sample, sample_path
+    from tinystories_nb.synth.samples import find_sample, sample_path
     print(f"stories: {find_sample()}")   # real TinyStories when available, else the offline engine's
-    from tinystories_nb.data import read_stories
-    from tinystories_nb.evalsets import beginnings_from_stories
-    from tinystories_nb.metrics import RougeIndex, ngrams, rouge_precision, rouge_tokens
+    from tinystories_nb.data.stories import read_stories
+    from tinystories_nb.eval.evalsets import beginnings_from_stories
+    from tinystories_nb.data.text import ngrams
+    from tinystories_nb.eval.metrics import RougeIndex, rouge_precision, rouge_tokens
 
     sample = [s.text for s in read_stories(sample_path())]
     base, held = sample[:900], sample[900:]

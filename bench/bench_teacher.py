@@ -38,12 +38,12 @@ def main(argv=None):
     os.environ.setdefault("TINYSTORIES_PROGRESS", "0")
     where = pin_one_core()
 
-    from tinystories_nb.samples import find_sample, sample_path
+    from tinystories_nb.synth.samples import find_sample, sample_path
     print(f"stories: {find_sample()}")   # real TinyStories when available, else the offline engine's
-    from tinystories_nb.data import read_text
-    from tinystories_nb.prompts import sample_prompts
-    from tinystories_nb.teachers import LLMTeacher, OfflineTeacher, validate_story
-    from tinystories_nb.vocab import load_vocab
+    from tinystories_nb.data.stories import read_text
+    from tinystories_nb.synth.prompts import sample_prompts
+    from tinystories_nb.synth.teachers import LLMTeacher, OfflineTeacher, validate_story
+    from tinystories_nb.synth.vocab import load_vocab
     vocab = load_vocab()
     n = args.n
     rows = []
@@ -72,8 +72,8 @@ def main(argv=None):
         t_read, got = timed(lambda: [s for _, s in zip(range(n), read_text(p))])
     rows.append(("read real stories (data.read_text)", n / t_read))
 
-    from tinystories_nb.llm import LLMClient
-    from tinystories_nb.testing import FakeOpenAI
+    from tinystories_nb.synth.llm import LLMClient
+    from tinystories_nb.synth.testing import FakeOpenAI
     k = args.llm_requests
     with FakeOpenAI(lambda req: texts[0], latency=args.llm_latency) as srv:
         client = LLMClient("gpt-4o-mini", base_url=srv.base_url, api_key_env=None, max_concurrency=args.concurrency)

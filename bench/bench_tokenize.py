@@ -32,7 +32,7 @@ def _children_rss_mb() -> float: return resource.getrusage(resource.RUSAGE_CHILD
 def run_method(method: str, data: Path, tok_path: Path, out: Path) -> dict:
     "Runs in the child process: time one method, return its figures."
     from tokenizers import Tokenizer
-    from tinystories_nb.data import read_stories
+    from tinystories_nb.data.stories import read_stories
     tok = Tokenizer.from_file(str(tok_path))
     if method in ("encode_batch", "naive"):
         texts = [s.text for s in read_stories(data)]
@@ -42,8 +42,8 @@ def run_method(method: str, data: Path, tok_path: Path, out: Path) -> dict:
         else: n_tok = sum(len(tok.encode(t, add_special_tokens=False).ids) for t in texts)
         secs, cpu = time.perf_counter() - t0, _cpu() - c0
         return dict(secs=secs, cpu=cpu, mb=nbytes / 1e6, tokens=n_tok, rss=_hwm_mb(), children_rss=0.0)
-    from tinystories_nb.clean import CleanConfig
-    from tinystories_nb.tokenize import PrepareConfig, prepare
+    from tinystories_nb.data.clean import CleanConfig
+    from tinystories_nb.data.tokenize import PrepareConfig, prepare
     n_proc = 1 if method == "prepare1" else None
     t0, c0 = time.perf_counter(), _cpu()
     p = prepare(data, out, tokenizer=tok_path, cfg=PrepareConfig(clean=CleanConfig(dedupe=False), n_proc=n_proc), force=True)
@@ -61,11 +61,11 @@ def main():
     if args.child:
         method, data, tok, out = args.child
         print(json.dumps(run_method(method, Path(data), Path(tok), Path(out)))); return
-    from tinystories_nb.samples import find_sample, sample_path
+    from tinystories_nb.synth.samples import find_sample, sample_path
     print(f"stories: {find_sample()}")   # real TinyStories when available, else the offline engine's
-    from tinystories_nb.clean import clean_text
-    from tinystories_nb.data import read_stories
-    from tinystories_nb.tokenize import save_tokenizer, train_tokenizer
+    from tinystories_nb.data.clean import clean_text
+    from tinystories_nb.data.stories import read_stories
+    from tinystories_nb.data.tokenize import save_tokenizer, train_tokenizer
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         sample = sample_path().read_text(encoding="utf-8")

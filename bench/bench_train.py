@@ -8,7 +8,7 @@ shape and precision, side by side in one run, plus the compile-or-not question f
 Each configuration runs in its own process (fresh allocator, so peak memory is its own, and compile caches do
 not leak between rows). Throughput is from the median optimizer step (forward, backward, clipping, AdamW, batch
 assembly) after `--warmup` steps, best of `--rounds` interleaved runs; the first step, which pays for
-torch.compile, is reported separately. MFU is `tinystories_nb.train.mfu` (tokens/s × `flops_per_token`: 6·N for the
+torch.compile, is reported separately. MFU is `tinystories_nb.model.train.mfu` (tokens/s × `flops_per_token`: 6·N for the
 weights in matmuls plus 12·C·S for attention) over this machine's matmul peak in the same dtype (`train.matmul_peak`)."""
 import argparse, json, os, resource, subprocess, sys, tempfile, time
 
@@ -20,7 +20,7 @@ def peak_rss_mb() -> float: return resource.getrusage(resource.RUSAGE_SELF).ru_m
 def matmul_peak(dtype: str, threads: int, max_n: int = 2048, budget_s: float = 3.0) -> tuple[float, int]:
     "Best FLOP/s of square matmuls in `dtype` on `threads` CPU threads: the trainer's `matmul_peak`, measured afresh."
     import torch
-    from tinystories_nb.train import matmul_peak as peak
+    from tinystories_nb.model.train import matmul_peak as peak
     torch.set_num_threads(threads)
     return peak.__wrapped__("cpu", dtype, max_n, budget_s)     # not the cached value: the machine is shared
 
@@ -30,7 +30,7 @@ def random_tokens(vocab: int, n: int = 1 << 20, seed: int = 0):
     return np.random.default_rng(seed).integers(0, vocab, n, dtype=np.int64).astype(np.uint16 if vocab <= 65536 else np.uint32)
 
 def run_ours(s: dict) -> dict:
-    from tinystories_nb.train import Callback, TokenArrays, TrainConfig, train
+    from tinystories_nb.model.train import Callback, TokenArrays, TrainConfig, train
     toks = random_tokens(s["vocab"])
     data = TokenArrays(toks, toks[: 1 << 14], s["vocab"])
     times = []
@@ -46,8 +46,8 @@ def run_ours(s: dict) -> dict:
 def run_hf(s: dict) -> dict:
     import numpy as np, torch
     from tinystories_nb.core import autocast
-    from tinystories_nb.hf import config_to_hf
-    from tinystories_nb.model import preset
+    from tinystories_nb.model.hf import config_to_hf
+    from tinystories_nb.model.gpt import preset
     from transformers import GPTNeoForCausalLM
     from transformers.utils import logging as hf_logging
     hf_logging.set_verbosity_error()
@@ -80,7 +80,7 @@ def run_hf(s: dict) -> dict:
 
 def worker(spec: str):
     s = json.loads(spec)
-    import torch, tinystories_nb.train  # noqa: F401  (imports are not the model's memory)
+    import torch, tinystories_nb.model.train  # noqa: F401  (imports are not the model's memory)
     if s["impl"] == "hf": import transformers.models.gpt_neo.modeling_gpt_neo  # noqa: F401
     torch.set_num_threads(s["threads"])
     base = rss_mb()
@@ -120,8 +120,8 @@ def main():
 
     import torch
     from tinystories_nb.core import cpu_has_bf16
-    from tinystories_nb.model import preset
-    from tinystories_nb.train import flops_per_token
+    from tinystories_nb.model.gpt import preset
+    from tinystories_nb.model.train import flops_per_token
     native_bf16 = cpu_has_bf16()
     dtypes = [d for d in a.dtypes.split(",") if d]
     peaks = {d: matmul_peak(d, a.threads, max_n=256 if a.smoke else 2048) for d in dtypes}

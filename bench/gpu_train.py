@@ -7,7 +7,7 @@ and print tokens/s, model FLOPs utilisation, peak memory and the loss after the 
     python bench/gpu_train.py --data DIR            # real prepared tokens instead of random ones
     python bench/gpu_train.py --cpu-check           # the same code path on the CPU: tiny shapes, fp32, no compile
 
-MFU is `tinystories_nb.train.mfu`: PaLM's count (6·N per token for the weights in matmuls, plus 12·C·S per layer
+MFU is `tinystories_nb.model.train.mfu`: PaLM's count (6·N per token for the weights in matmuls, plus 12·C·S per layer
 for attention over S keys, S = min(T, window) for local layers) over the matmul peak measured by
 `train.matmul_peak` in the training dtype on this device; the datasheet's dense peak is shown beside it. Random
 tokens are the default: throughput does not depend on the data, and the GPU machine needs nothing but this checkout."""
@@ -27,8 +27,8 @@ RUNS = [dict(name="33M sdpa", preset="33M", seq_len=512, attention="sdpa"),
 
 def one_run(run: dict, a, data, device: str, dtype: str) -> dict:
     import torch
-    from tinystories_nb.model import preset
-    from tinystories_nb.train import Callback, TrainConfig, matmul_peak, mfu, train
+    from tinystories_nb.model.gpt import preset
+    from tinystories_nb.model.train import Callback, TrainConfig, matmul_peak, mfu, train
     times, losses = [], []
     class Timer(Callback):
         def on_step_end(self, tr, rec): times.append(tr.tokens_per_step / rec["tokens_per_s"]); losses.append(rec["train_loss"])
@@ -69,12 +69,12 @@ def main():
 
     import numpy as np, torch
     from tinystories_nb.core import pick_device, precision
-    from tinystories_nb.train import TokenArrays
+    from tinystories_nb.model.train import TokenArrays
     device = pick_device(a.device)
     prec = precision(device, a.dtype)
     name = torch.cuda.get_device_name(device) if device.startswith("cuda") else "CPU"
     if a.data:
-        from tinystories_nb.tokenize import load_prepared
+        from tinystories_nb.data.tokenize import load_prepared
         data = load_prepared(a.data)
     else:
         toks = np.random.default_rng(0).integers(0, a.vocab, 1 << (16 if a.cpu_check else 24), dtype=np.int64).astype(np.uint16)

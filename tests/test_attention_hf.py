@@ -6,10 +6,10 @@ import torch
 transformers = pytest.importorskip("transformers")
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from tinystories_nb.core import TinyStoriesError
-from tinystories_nb.samples import sample_path
-from tinystories_nb.tokenize import train_tokenizer
-from tinystories_nb.attention import attention_weights, capture_attention, head_scores
-from tinystories_nb.neurons import mlp_projections, neuron_activations, record_neurons, top_contexts
+from tinystories_nb.synth.samples import sample_path
+from tinystories_nb.data.tokenize import train_tokenizer
+from tinystories_nb.studies.attention import attention_weights, capture_attention, head_scores
+from tinystories_nb.studies.neurons import mlp_projections, neuron_activations, record_neurons, top_contexts
 
 @pytest.fixture(scope="module")
 def llama():

@@ -2,11 +2,11 @@
 import json, os, subprocess, sys
 from pathlib import Path
 import numpy as np
-from tinystories_nb.samples import sample_path
-from tinystories_nb.tokenize import PrepareConfig, prepare
-from tinystories_nb.clean import CleanConfig
+from tinystories_nb.synth.samples import sample_path
+from tinystories_nb.data.tokenize import PrepareConfig, prepare
+from tinystories_nb.data.clean import CleanConfig
 
-CLI = "import sys; from tinystories_nb.cli import main; sys.exit(main())"
+CLI = "import sys; from tinystories_nb.app.cli import main; sys.exit(main())"
 
 def tinystories(*args, env=None):
     return subprocess.run([sys.executable, "-c", CLI, *map(str, args)], capture_output=True, text=True, timeout=600,
@@ -54,9 +54,9 @@ def test_workers_match_in_process(tmp_path):
 def test_prepare_with_a_restricted_gpt_neo_style_tokenizer(tmp_path):
     "--tokenizer + --top-k: a GPT-Neo-style tokenizer.json (<|endoftext|> last) cut to its top K tokens, ids remapped."
     from tokenizers import Tokenizer
-    from tinystories_nb.clean import clean_text
-    from tinystories_nb.data import read_stories
-    from tinystories_nb.tokenize import load_prepared, train_tokenizer
+    from tinystories_nb.data.clean import clean_text
+    from tinystories_nb.data.stories import read_stories
+    from tinystories_nb.data.tokenize import load_prepared, train_tokenizer
     texts = [clean_text(s.text)[0] for s in read_stories(sample_path())]
     spec = json.loads(train_tokenizer(texts, vocab_size=1200).to_str())
     last = len(spec["model"]["vocab"]) - 1

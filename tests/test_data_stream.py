@@ -3,11 +3,11 @@ in a fresh process and compares its peak RSS after reading everything with the p
 import json, subprocess, sys, textwrap
 from pathlib import Path
 import pytest
-from tinystories_nb.samples import sample_path
+from tinystories_nb.synth.samples import sample_path
 
 MEASURE = textwrap.dedent("""
     import resource, sys
-    from tinystories_nb.data import read_stories
+    from tinystories_nb.data.stories import read_stories
     it = read_stories(sys.argv[1]); next(it)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     n, chars = 1, 0

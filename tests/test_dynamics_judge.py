@@ -2,14 +2,14 @@
 the scores are in the table, and evaluating again — from Python or with `tinystories dynamics` and the same settings —
 reuses every result without a single request."""
 import contextlib, io, itertools
-from tinystories_nb.cli import main
-from tinystories_nb.samples import sample_path
-from tinystories_nb.dynamics import DynamicsConfig, evaluate_run
-from tinystories_nb.evalsets import load_beginnings
-from tinystories_nb.judge import scripted_judge
-from tinystories_nb.testing import FakeOpenAI
-from tinystories_nb.tokenize import PrepareConfig, prepare
-from tinystories_nb.train import TrainConfig, train
+from tinystories_nb.app.cli import main
+from tinystories_nb.synth.samples import sample_path
+from tinystories_nb.studies.dynamics import DynamicsConfig, evaluate_run
+from tinystories_nb.eval.evalsets import load_beginnings
+from tinystories_nb.eval.judge import scripted_judge
+from tinystories_nb.synth.testing import FakeOpenAI
+from tinystories_nb.data.tokenize import PrepareConfig, prepare
+from tinystories_nb.model.train import TrainConfig, train
 
 KEY = "sk-dynamics-test-0123456789"
 

@@ -6,8 +6,8 @@ import hashlib, json, os, subprocess, sys, threading
 from pathlib import Path
 import numpy as np
 import pytest
-from tinystories_nb.testing import FakeOpenAI, ok, status
-from tinystories_nb.judge import format_verdict, parse_request
+from tinystories_nb.synth.testing import FakeOpenAI, ok, status
+from tinystories_nb.eval.judge import format_verdict, parse_request
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-eval-test-secret-0123456789abcdef"
@@ -16,12 +16,12 @@ KEY = "sk-eval-test-secret-0123456789abcdef"
 def setup(tmp_path_factory):
     "A tiny checkpoint (untrained, with a BPE trained on the real sample) and four beginnings, one of them injected."
     import torch
-    from tinystories_nb.checkpoint import save_checkpoint
-    from tinystories_nb.samples import sample_path
-    from tinystories_nb.data import EOT
-    from tinystories_nb.evalsets import Beginning, EvalSet, load_beginnings
-    from tinystories_nb.model import GPT, preset
-    from tinystories_nb.tokenize import train_tokenizer
+    from tinystories_nb.model.checkpoint import save_checkpoint
+    from tinystories_nb.synth.samples import sample_path
+    from tinystories_nb.data.stories import EOT
+    from tinystories_nb.eval.evalsets import Beginning, EvalSet, load_beginnings
+    from tinystories_nb.model.gpt import GPT, preset
+    from tinystories_nb.data.tokenize import train_tokenizer
     d = tmp_path_factory.mktemp("evalcli")
     stories = [s.strip() for s in sample_path().read_text(encoding="utf-8").split(EOT) if s.strip()]
     tok = train_tokenizer(stories[:200], vocab_size=512)
@@ -173,7 +173,7 @@ def test_eval_offline_and_text_fallback(setup):
      "'nan' is not a finite number"),
 ])
 def test_bad_input_is_one_line(setup, argv, msg, capsys):
-    from tinystories_nb.cli import main                     # in-process: the same code path as the command, without the start-up
+    from tinystories_nb.app.cli import main                     # in-process: the same code path as the command, without the start-up
     d = setup
     assert main(["eval", "--out", str(d/"bad"), *[a.format(d=d) for a in argv]]) == 2
     err = capsys.readouterr().err

@@ -3,9 +3,9 @@ judge call failing (HTTP 500 forever, or a judge that refuses everything) exits 
 to retry; some failing exits 0, says how many, and a rerun retries only those."""
 import contextlib, io, json
 import pytest
-from tinystories_nb.cli import main
-from tinystories_nb.judge import format_verdict, parse_request, scripted_judge
-from tinystories_nb.testing import FakeOpenAI, ok, refusal, status
+from tinystories_nb.app.cli import main
+from tinystories_nb.eval.judge import format_verdict, parse_request, scripted_judge
+from tinystories_nb.synth.testing import FakeOpenAI, ok, refusal, status
 
 SCORES = {"grammar": 6, "creativity": 5, "consistency": 4, "plot": 3}
 
@@ -16,11 +16,11 @@ def no_progress_bars(monkeypatch): monkeypatch.setenv("TINYSTORIES_PROGRESS", "0
 def ckpt(tmp_path_factory):
     "A tiny untrained checkpoint and three beginnings (two completions each: six stories to judge)."
     import torch
-    from tinystories_nb.checkpoint import save_checkpoint
-    from tinystories_nb.evalsets import EvalSet, load_beginnings
-    from tinystories_nb.model import GPT, preset
-    from tinystories_nb.samples import sample_stories
-    from tinystories_nb.tokenize import train_tokenizer
+    from tinystories_nb.model.checkpoint import save_checkpoint
+    from tinystories_nb.eval.evalsets import EvalSet, load_beginnings
+    from tinystories_nb.model.gpt import GPT, preset
+    from tinystories_nb.synth.samples import sample_stories
+    from tinystories_nb.data.tokenize import train_tokenizer
     d = tmp_path_factory.mktemp("evalexit")
     tok = train_tokenizer([s.text for s in sample_stories(100)], vocab_size=512)
     torch.manual_seed(0)

@@ -4,9 +4,9 @@ killed with SIGKILL the operating system releases the lock and the next evaluati
 import contextlib, io, json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
-from tinystories_nb.cli import main
-from tinystories_nb.judge import format_verdict, parse_request
-from tinystories_nb.testing import FakeOpenAI, ok
+from tinystories_nb.app.cli import main
+from tinystories_nb.eval.judge import format_verdict, parse_request
+from tinystories_nb.synth.testing import FakeOpenAI, ok
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,11 +16,11 @@ def no_progress_bars(monkeypatch): monkeypatch.setenv("TINYSTORIES_PROGRESS", "0
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     import torch
-    from tinystories_nb.checkpoint import save_checkpoint
-    from tinystories_nb.evalsets import EvalSet, load_beginnings
-    from tinystories_nb.model import GPT, preset
-    from tinystories_nb.samples import sample_stories
-    from tinystories_nb.tokenize import train_tokenizer
+    from tinystories_nb.model.checkpoint import save_checkpoint
+    from tinystories_nb.eval.evalsets import EvalSet, load_beginnings
+    from tinystories_nb.model.gpt import GPT, preset
+    from tinystories_nb.synth.samples import sample_stories
+    from tinystories_nb.data.tokenize import train_tokenizer
     d = tmp_path_factory.mktemp("evallock")
     tok = train_tokenizer([s.text for s in sample_stories(100)], vocab_size=512)
     torch.manual_seed(0)

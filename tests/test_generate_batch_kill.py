@@ -3,13 +3,13 @@ submission — the upload received, the upload stored but unanswered, the batch 
 answered, and during the lookups a rerun makes — rerun it each time, and count what the loopback server accepted:
 exactly one upload and one batch per batch the job needs, and every story and summary asked for exactly once."""
 import collections, json, math, os, signal, subprocess, sys, threading
-from tinystories_nb.data import read_stories
-from tinystories_nb.generate import JobStore, fake_teacher
-from tinystories_nb.prompts import sample_prompts
-from tinystories_nb.teachers import OfflineTeacher
-from tinystories_nb.testing import FakeOpenAI
+from tinystories_nb.data.stories import read_stories
+from tinystories_nb.synth.generate import JobStore, fake_teacher
+from tinystories_nb.synth.prompts import sample_prompts
+from tinystories_nb.synth.teachers import OfflineTeacher
+from tinystories_nb.synth.testing import FakeOpenAI
 
-RUN = "import sys; from tinystories_nb.cli import main; sys.exit(main(sys.argv[1:]))"
+RUN = "import sys; from tinystories_nb.app.cli import main; sys.exit(main(sys.argv[1:]))"
 
 def _what(req) -> str:
     "Which Batch API call a request is."

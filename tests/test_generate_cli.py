@@ -3,14 +3,14 @@ failed and the exact command to retry), partial failure and its retry, rejected 
 prompts, one run per --out directory, and bad settings refused in one line before anything is written."""
 import contextlib, io, json, os, re, shlex, signal, subprocess, sys, time
 import pytest
-from tinystories_nb.cli import main
-from tinystories_nb.data import read_stories
-from tinystories_nb.generate import JobStore, fake_teacher
-from tinystories_nb.prompts import sample_prompts
-from tinystories_nb.teachers import LLMTeacher
-from tinystories_nb.testing import FakeOpenAI, ok, status
+from tinystories_nb.app.cli import main
+from tinystories_nb.data.stories import read_stories
+from tinystories_nb.synth.generate import JobStore, fake_teacher
+from tinystories_nb.synth.prompts import sample_prompts
+from tinystories_nb.synth.teachers import LLMTeacher
+from tinystories_nb.synth.testing import FakeOpenAI, ok, status
 
-RUN = "import sys; from tinystories_nb.cli import main; sys.exit(main(sys.argv[1:]))"
+RUN = "import sys; from tinystories_nb.app.cli import main; sys.exit(main(sys.argv[1:]))"
 
 @pytest.fixture(autouse=True)
 def _env(monkeypatch):

@@ -2,13 +2,13 @@
 every prompt has exactly one story, on its own row, none lost, none duplicated."""
 import json, os, signal, sqlite3, subprocess, sys, time
 import pytest
-from tinystories_nb.data import read_stories
-from tinystories_nb.generate import JobStore, fake_teacher
-from tinystories_nb.prompts import sample_prompts
-from tinystories_nb.teachers import OfflineTeacher
-from tinystories_nb.testing import FakeOpenAI
+from tinystories_nb.data.stories import read_stories
+from tinystories_nb.synth.generate import JobStore, fake_teacher
+from tinystories_nb.synth.prompts import sample_prompts
+from tinystories_nb.synth.teachers import OfflineTeacher
+from tinystories_nb.synth.testing import FakeOpenAI
 
-RUN = "import sys; from tinystories_nb.cli import main; sys.exit(main(sys.argv[1:]))"
+RUN = "import sys; from tinystories_nb.app.cli import main; sys.exit(main(sys.argv[1:]))"
 
 def _done(db) -> int:
     try:

@@ -1,9 +1,9 @@
 """The issue's "done when": `tinystories generate --teacher offline --n 2000` writes a valid, varied corpus in
 seconds that `tinystories prepare` accepts as it is (nothing cleaned away, no duplicates)."""
 import contextlib, io, json, time
-from tinystories_nb.cli import main
-from tinystories_nb.data import read_stories
-from tinystories_nb.generate import corpus_stats
+from tinystories_nb.app.cli import main
+from tinystories_nb.data.stories import read_stories
+from tinystories_nb.data.text import corpus_stats
 
 def test_offline_2000_then_prepare(tmp_path, monkeypatch):
     monkeypatch.setenv("TINYSTORIES_PROGRESS", "0")

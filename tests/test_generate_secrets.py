@@ -4,13 +4,13 @@ scan the job stores, every file written, the logs and the notebook outputs for t
 import json, os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
-from tinystories_nb import prompts
-from tinystories_nb.generate import EXPORTS, export, fake_teacher
-from tinystories_nb.testing import FakeOpenAI
+from tinystories_nb.synth import prompts
+from tinystories_nb.synth.generate import EXPORTS, export, fake_teacher
+from tinystories_nb.synth.testing import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-hygiene-" + os.urandom(12).hex()
-RUN = "import sys; from tinystories_nb.cli import main; sys.exit(main(sys.argv[1:]))"
+RUN = "import sys; from tinystories_nb.app.cli import main; sys.exit(main(sys.argv[1:]))"
 
 def _scan(paths, texts=()) -> list[str]:
     leaks = [str(p) for p in paths if KEY.encode() in Path(p).read_bytes()]
@@ -38,17 +38,16 @@ def test_key_never_written(tmp_path):
     assert any("INFO" in o for o in outs)                                    # verbose logging was on
     assert _scan(files, outs) == []
 
-@pytest.mark.parametrize("notebook", ["10_llm.ipynb", "14_generate.ipynb"])
-def test_key_not_in_notebook_outputs(tmp_path, notebook):
-    "Execute a copy of the notebook with the key in the environment, saving its outputs, and scan them."
-    copy = tmp_path/notebook
+@pytest.mark.parametrize("notebook", ["03_synth/01_llm.ipynb", "03_synth/07_generate.ipynb"])
+def test_key_not_in_notebook_outputs(tmp_path, notebook, monkeypatch):
+    "Run a copy of the notebook in a kernel with the key in the environment, save its outputs, and scan them."
+    import nbrun
+    copy = tmp_path/Path(notebook).name
     shutil.copy(ROOT/"nbs"/notebook, copy)
-    code = ("import sys; from nbdev.test import test_nb; "
-            "ok, _ = test_nb(sys.argv[1], skip_flags=['slow', 'gpu', 'net'], save=True); sys.exit(0 if ok else 1)")
-    env = {**os.environ, "OPENAI_API_KEY": KEY, "TINYSTORIES_PROGRESS": "0", "MPLBACKEND": "Agg"}
-    r = subprocess.run([sys.executable, "-c", code, str(copy)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-4000:]
-    cells = json.loads(copy.read_text())["cells"]
+    monkeypatch.setenv("OPENAI_API_KEY", KEY); monkeypatch.setenv("TINYSTORIES_PROGRESS", "0")
+    r = nbrun.run_one(copy, tmp_path/"executed.ipynb")
+    assert r.ok, r.line() + "\n" + r.log[-4000:]
+    cells = json.loads((tmp_path/"executed.ipynb").read_text())["cells"]
     outputs = [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
     assert len(outputs) >= 2                                                  # outputs were really saved
-    assert _scan([copy], [r.stdout, r.stderr]) == []
+    assert _scan([tmp_path/"executed.ipynb"], [r.log]) == []

@@ -9,14 +9,14 @@ import torch
 transformers = pytest.importorskip("transformers")
 from transformers import GPT2Config, GPT2LMHeadModel
 from tinystories_nb.core import TinyStoriesError
-from tinystories_nb.hf import export_hf, import_hf
+from tinystories_nb.model.hf import export_hf, import_hf
 
 V = 300
 
 
 def _tokenizer():
     from tokenizers import Tokenizer, models, trainers, pre_tokenizers, decoders
-    from tinystories_nb.samples import sample_path
+    from tinystories_nb.synth.samples import sample_path
     texts = sample_path().read_text(encoding="utf-8").split("<|endoftext|>")[:100]
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer, tok.decoder = pre_tokenizers.ByteLevel(add_prefix_space=False), decoders.ByteLevel()
@@ -45,7 +45,7 @@ def _hf_logits(hf, idx):
 
 
 def test_load_model_reads_gpt2_dirs(gpt2_dir, tmp_path):
-    from tinystories_nb.checkpoint import load_model
+    from tinystories_nb.model.checkpoint import load_model
     d, hf, tok = gpt2_dir
     idx = torch.randint(0, V, (2, 100))
     model, tok2, meta = load_model(d)
@@ -63,7 +63,7 @@ def test_load_model_reads_gpt2_dirs(gpt2_dir, tmp_path):
 
 
 def test_sampler_batched_and_decoder(gpt2_dir):
-    from tinystories_nb.sample import generate_ids
+    from tinystories_nb.model.sample import generate_ids
     d, hf, _ = gpt2_dir
     model, _ = import_hf(d, tokenizer=False)
     prompts = [[5, 17, 200, 4], [9], list(range(40, 70))]
@@ -80,8 +80,8 @@ def test_sampler_batched_and_decoder(gpt2_dir):
 
 
 def test_attention_and_neurons_match_transformers(gpt2_dir):
-    from tinystories_nb.attention import attention_weights
-    from tinystories_nb.neurons import neuron_activations
+    from tinystories_nb.studies.attention import attention_weights
+    from tinystories_nb.studies.neurons import neuron_activations
     d, hf, _ = gpt2_dir
     model, _ = import_hf(d, tokenizer=False)
     idx = torch.randint(0, V, (1, 40))
@@ -94,7 +94,7 @@ def test_attention_and_neurons_match_transformers(gpt2_dir):
 
 
 def test_evaluation_runs_on_gpt2(gpt2_dir):
-    from tinystories_nb.evaluate import EvalPrompt, complete
+    from tinystories_nb.eval.evaluate import EvalPrompt, complete
     d, _, tok = gpt2_dir
     model, tok2 = import_hf(d)
     prompts = [EvalPrompt(kind="beginning", id=f"b{i}", text=t) for i, t in enumerate(["Once upon a time", "Lily saw a dog"])]

@@ -4,12 +4,12 @@ The flags see through disguises (zero-width and control characters, look-alike l
 out, full-width forms) and know the usual phrases in French, Spanish and German, without flagging ordinary stories."""
 import json, re
 import pytest
-from tinystories_nb.samples import sample_path
-from tinystories_nb.data import EOT
-from tinystories_nb.judge import (Judge, JudgeItem, flag_views, get_judge_prompt, grader_flags, normalise_text, parse_verdict, render, scripted_judge,
+from tinystories_nb.synth.samples import sample_path
+from tinystories_nb.data.stories import EOT
+from tinystories_nb.eval.judge import (Judge, JudgeItem, flag_views, get_judge_prompt, grader_flags, normalise_text, parse_verdict, render, scripted_judge,
                                   format_verdict, VerdictError)
-from tinystories_nb.llm import LLMClient
-from tinystories_nb.testing import FakeOpenAI
+from tinystories_nb.synth.llm import LLMClient
+from tinystories_nb.synth.testing import FakeOpenAI
 
 BEGINNING = "Lily wanted to play outside, but it was raining, so she"
 ATTACKS = {
@@ -127,7 +127,7 @@ def test_ordinary_stories_with_numbers_and_other_languages_are_not_flagged(text)
     assert grader_flags(text) == [], flag_views(text)
 
 def test_the_sample_stories_are_not_flagged():
-    from tinystories_nb.samples import sample_stories
+    from tinystories_nb.synth.samples import sample_stories
     stories = sample_stories()
     assert len(stories) >= 500
     assert [s.text[:80] for s in stories if grader_flags(s.text)] == []

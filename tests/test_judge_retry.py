@@ -2,9 +2,9 @@
 keeps failing is recorded but not cached, so the next run against a healthy judge asks again for exactly those items
 (counted on the real loopback server) and serves the good verdicts from the cache."""
 import json, sqlite3
-from tinystories_nb.judge import Judge, JudgeItem, VerdictCache, parse_request, scripted_judge
-from tinystories_nb.llm import LLMClient
-from tinystories_nb.testing import FakeOpenAI, ok, refusal, status
+from tinystories_nb.eval.judge import Judge, JudgeItem, VerdictCache, parse_request, scripted_judge
+from tinystories_nb.synth.llm import LLMClient
+from tinystories_nb.synth.testing import FakeOpenAI, ok, refusal, status
 
 BEGINNING = "Once upon a time, a little"
 ITEMS = [JudgeItem(f"s{i}", BEGINNING, f" bird sang song number {i}.") for i in range(7)]

@@ -129,7 +129,7 @@ def test_tutorial_runs_and_its_sampler_responds(lab):
 
 def test_grading_widget_saves_after_run_all(lab):
     browser, base, token, work = lab
-    page, st = run_all(browser, base, token, work, "18_evaluate.ipynb")
+    page, st = run_all(browser, base, token, work, "04_eval/03_evaluate.ipynb")
     assert errors_in(st) == []
     status = page.locator(".widget-label", has_text="saved,").first
     assert status.inner_text().strip() == "1 saved, 10 to go"          # the notebook saved one grade and skipped one

@@ -1,11 +1,11 @@
 """`train(..., plot=True)` from a plain Python script (no IPython): the final loss plot is saved to RUN/loss.png and one
-warning line says where; without a run directory one warning says there is no plot (`tinystories_nb.train.LivePlot`)."""
+warning line says where; without a run directory one warning says there is no plot (`tinystories_nb.model.train.LivePlot`)."""
 import os, subprocess, sys, textwrap
 
 SCRIPT = textwrap.dedent("""
     import sys
     import numpy as np
-    from tinystories_nb.train import TokenArrays, TrainConfig, train
+    from tinystories_nb.model.train import TokenArrays, TrainConfig, train
     rng = np.random.default_rng(0)
     data = TokenArrays(rng.integers(0, 64, 4000), rng.integers(0, 64, 1000), vocab_size=64)
     cfg = TrainConfig(preset="tiny", max_steps=4, batch_size=2, eval_every=2, eval_tokens=256, device="cpu")

@@ -5,10 +5,10 @@ from collections import Counter
 from pathlib import Path
 import pytest
 from tinystories_nb.core import TinyStoriesError, package_data
-from tinystories_nb.data import format_instruct, read_instruct
-from tinystories_nb.evalsets import (INSTRUCT_KINDS, PROBE_CATEGORIES, list_evalsets, load_beginnings, load_instruct_set,
+from tinystories_nb.data.stories import format_instruct, read_instruct
+from tinystories_nb.eval.evalsets import (INSTRUCT_KINDS, PROBE_CATEGORIES, list_evalsets, load_beginnings, load_instruct_set,
                                      load_probes, read_evalset, score_probe)
-from tinystories_nb.vocab import load_features, load_vocab
+from tinystories_nb.synth.vocab import load_features, load_vocab
 
 def test_shipped_files_are_named_after_their_header():
     assert list_evalsets() == ["beginnings@1", "instruct_eval@1", "probes@1"]

@@ -2,9 +2,9 @@
 `rouge-score` scan (needs `pip install rouge-score`; skipped without it)."""
 import random
 import pytest
-from tinystories_nb.samples import sample_path
-from tinystories_nb.data import read_stories
-from tinystories_nb.metrics import RougeIndex, rouge_n, rouge_tokens, word_hashes
+from tinystories_nb.synth.samples import sample_path
+from tinystories_nb.data.stories import read_stories
+from tinystories_nb.eval.metrics import RougeIndex, rouge_n, rouge_tokens, word_hashes
 
 rouge_scorer = pytest.importorskip("rouge_score.rouge_scorer")
 from rouge_score import tokenize as rs_tokenize

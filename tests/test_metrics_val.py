@@ -2,9 +2,9 @@
 import math
 import numpy as np
 import pytest
-from tinystories_nb.metrics import val_metrics
-from tinystories_nb.model import GPT, preset
-from tinystories_nb.train import TokenArrays, TrainConfig, train
+from tinystories_nb.eval.metrics import val_metrics
+from tinystories_nb.model.gpt import GPT, preset
+from tinystories_nb.model.train import TokenArrays, TrainConfig, train
 
 def test_val_metrics_equals_the_trainers_evaluation():
     rng = np.random.default_rng(0)

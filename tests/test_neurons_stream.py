@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 from tinystories_nb.core import TinyStoriesError, set_seed
-from tinystories_nb.samples import sample_path
-from tinystories_nb.data import read_stories
-from tinystories_nb.model import GPT, preset
-from tinystories_nb.tokenize import train_tokenizer
-from tinystories_nb.neurons import name_mentions, rank_neurons, stream_activations, top_contexts
+from tinystories_nb.synth.samples import sample_path
+from tinystories_nb.data.stories import read_stories
+from tinystories_nb.model.gpt import GPT, preset
+from tinystories_nb.data.tokenize import train_tokenizer
+from tinystories_nb.studies.neurons import name_mentions, rank_neurons, stream_activations, top_contexts
 
 @pytest.fixture(scope="module")
 def setup():

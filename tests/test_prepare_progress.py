@@ -2,10 +2,10 @@
 advanced in the same unit, topped up to each file's size (separators, JSON syntax and Instruct headers included)."""
 import contextlib, io, re
 import pytest
-import tinystories_nb.tokenize as tk
-from tinystories_nb.cli import main
-from tinystories_nb.data import Story, read_stories, write_jsonl
-from tinystories_nb.samples import sample_path
+import tinystories_nb.data.tokenize as tk
+from tinystories_nb.app.cli import main
+from tinystories_nb.data.stories import Story, read_stories, write_jsonl
+from tinystories_nb.synth.samples import sample_path
 
 
 @pytest.fixture

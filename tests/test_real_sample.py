@@ -4,10 +4,10 @@ are skipped with that reason elsewhere. The rest of the suite runs on the offlin
 passes without any data."""
 import json
 import numpy as np
-from tinystories_nb.clean import CleanReport, clean_stories, clean_text
-from tinystories_nb.data import read_stories, read_text
-from tinystories_nb.metrics import vocab_share
-from tinystories_nb.tokenize import restrict_tokenizer, train_tokenizer
+from tinystories_nb.data.clean import CleanReport, clean_stories, clean_text
+from tinystories_nb.data.stories import read_stories, read_text
+from tinystories_nb.eval.metrics import vocab_share
+from tinystories_nb.data.tokenize import restrict_tokenizer, train_tokenizer
 
 def test_layout_of_the_published_file(real_sample):
     stories = list(read_text(real_sample))

@@ -1,9 +1,9 @@
-"""The fast decode path (`tinystories_nb.model.Decoder`) behind `generate_ids`: its weight-layout copies follow the
+"""The fast decode path (`tinystories_nb.model.gpt.Decoder`) behind `generate_ids`: its weight-layout copies follow the
 model (never stale), the size rule that decides them, bf16 autocast, and sampling statistics through the decoder."""
 import torch
-import tinystories_nb.model as model_mod
-from tinystories_nb.model import GPT, GPTConfig, Decoder, preset
-from tinystories_nb.sample import generate_ids
+import tinystories_nb.model.gpt as model_mod
+from tinystories_nb.model.gpt import GPT, GPTConfig, Decoder, preset
+from tinystories_nb.model.sample import generate_ids
 
 
 def _model(**kw):

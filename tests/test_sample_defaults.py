@@ -4,9 +4,9 @@ import contextlib, io, json
 import pytest
 import torch
 from tinystories_nb.core import TinyStoriesError
-from tinystories_nb.model import GPT, preset
-from tinystories_nb.sample import SamplerWidget, generate, generate_ids
-from tinystories_nb.tokenize import train_tokenizer
+from tinystories_nb.model.gpt import GPT, preset
+from tinystories_nb.model.sample import SamplerWidget, generate, generate_ids
+from tinystories_nb.data.tokenize import train_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,8 @@ def test_explicit_value_that_does_not_fit_is_an_error(tiny):
 
 
 def test_cli_default_and_widget_slider(tiny, tmp_path):
-    from tinystories_nb.checkpoint import save_checkpoint
-    from tinystories_nb.cli import main
+    from tinystories_nb.model.checkpoint import save_checkpoint
+    from tinystories_nb.app.cli import main
     model, tok = tiny
     save_checkpoint(tmp_path/"run"/"ckpt", 1, model, tokenizer=tok)
     out = io.StringIO()

@@ -1,11 +1,11 @@
 """Streamed text of a byte-level BPE never shows U+FFFD for a character a later token completes, a character cut off at
-the end of generation is dropped, and the pieces add up to the returned text (`tinystories_nb.sample`)."""
+the end of generation is dropped, and the pieces add up to the returned text (`tinystories_nb.model.sample`)."""
 import contextlib, io, json, random
 import pytest
 import torch
-from tinystories_nb.model import GPT, preset
-from tinystories_nb.sample import EOT, _Streamer, decode_complete, generate
-from tinystories_nb.tokenize import train_tokenizer
+from tinystories_nb.model.gpt import GPT, preset
+from tinystories_nb.model.sample import EOT, _Streamer, decode_complete, generate
+from tinystories_nb.data.tokenize import train_tokenizer
 
 TEXTS = ["Lily went to the café and said “hello” 🙂 to Tom.", "“Yes,” said Mom. The café had a dog 🐶 and a cake 🎂.",
          "Zoë’s naïve friend ate crème brûlée — “yum!” 🍰🙂"] * 10
@@ -70,8 +70,8 @@ def test_generate_stream_matches_returned_text(tok):
 
 
 def test_cli_stream_prints_the_returned_text(tok, tmp_path):
-    from tinystories_nb.checkpoint import save_checkpoint
-    from tinystories_nb.cli import main
+    from tinystories_nb.model.checkpoint import save_checkpoint
+    from tinystories_nb.app.cli import main
     torch.manual_seed(0)
     model = GPT(preset("tiny", vocab_size=tok.get_vocab_size()))
     save_checkpoint(tmp_path/"run"/"ckpt", 1, model, tokenizer=tok)

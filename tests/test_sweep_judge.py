@@ -3,12 +3,12 @@ reach each cell's process (the key only through memory), the judge's scores land
 key stops the sweep before any training."""
 import pytest
 from tinystories_nb.core import TinyStoriesError
-from tinystories_nb.samples import sample_path
-from tinystories_nb.evalsets import load_beginnings
-from tinystories_nb.judge import scripted_judge
-from tinystories_nb.sweep import SweepConfig, run_sweep
-from tinystories_nb.testing import FakeOpenAI
-from tinystories_nb.tokenize import PrepareConfig, prepare
+from tinystories_nb.synth.samples import sample_path
+from tinystories_nb.eval.evalsets import load_beginnings
+from tinystories_nb.eval.judge import scripted_judge
+from tinystories_nb.studies.sweep import SweepConfig, run_sweep
+from tinystories_nb.synth.testing import FakeOpenAI
+from tinystories_nb.data.tokenize import PrepareConfig, prepare
 
 SCORES = {"grammar": 7, "creativity": 4, "consistency": 6, "plot": 5}
 KEY = "sk-sweep-test-0123456789"

@@ -33,13 +33,13 @@ ENV = {**os.environ, "TINYSTORIES_PROGRESS": "0"}
 
 def sweep_cmd(out, cfg=None):
     args = ["sweep", "--out", str(out)] + (["--config", str(cfg)] if cfg else [])
-    return [sys.executable, "-c", "import sys; from tinystories_nb.cli import main; sys.exit(main(sys.argv[1:]))", *args]
+    return [sys.executable, "-c", "import sys; from tinystories_nb.app.cli import main; sys.exit(main(sys.argv[1:]))", *args]
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    from tinystories_nb.samples import sample_path
-    from tinystories_nb.tokenize import PrepareConfig, prepare
+    from tinystories_nb.synth.samples import sample_path
+    from tinystories_nb.data.tokenize import PrepareConfig, prepare
     d = tmp_path_factory.mktemp("data")
     prepare(sample_path(), d, cfg=PrepareConfig(vocab_size=300))
     return d
@@ -77,7 +77,7 @@ def start_and_kill(cmd, run: Path, group: bool):
 
 
 def test_killed_sweep_resumes(tmp_path, data):
-    from tinystories_nb.train import read_metrics
+    from tinystories_nb.model.train import read_metrics
     cfg = tmp_path/"sweep.toml"; cfg.write_text(CONFIG.format(data=data, steps=STEPS))
     out = tmp_path/"sweep"
     runs = [out/"runs"/c for c in CELLS]
@@ -110,8 +110,8 @@ def test_killed_sweep_resumes(tmp_path, data):
 def test_interrupted_sweep_resumes(tmp_path, data):
     "Ctrl-C or the notebook's stop button in the runner: the cell saves a checkpoint and stops, `run_sweep` raises; rerunning finishes."
     import threading
-    from tinystories_nb.sweep import SweepConfig, run_sweep
-    from tinystories_nb.train import read_metrics
+    from tinystories_nb.studies.sweep import SweepConfig, run_sweep
+    from tinystories_nb.model.train import read_metrics
     (tmp_path/"sweep.toml").write_text(CONFIG.format(data=data, steps=STEPS).replace("layers = [1, 2]", "layers = [1]"))
     cfg, out = SweepConfig.load(tmp_path/"sweep.toml"), tmp_path/"sweep"
     run = out/"runs"/CELLS[0]

@@ -1,9 +1,9 @@
 """The offline teacher on every vocabulary word, its determinism across processes, and Instruct round trips."""
 import hashlib, random, subprocess, sys
 import pytest
-from tinystories_nb.prompts import PromptSpec, build_instruct, format_instruct, sample_prompts
-from tinystories_nb.teachers import FEATURE_BEATS, OfflineTeacher, validate_story
-from tinystories_nb.vocab import load_vocab
+from tinystories_nb.synth.prompts import PromptSpec, build_instruct, format_instruct, sample_prompts
+from tinystories_nb.synth.teachers import FEATURE_BEATS, OfflineTeacher, validate_story
+from tinystories_nb.synth.vocab import load_vocab
 
 def _specs_for_every_word(k: int = 3):
     v, rng = load_vocab(), random.Random(1)
@@ -28,7 +28,7 @@ def test_every_word_makes_a_valid_story():
 
 def test_same_stories_in_another_process():
     "Stories depend only on (seed, spec): not on hash randomisation or on what was written before."
-    code = ("import hashlib; from tinystories_nb.prompts import sample_prompts; from tinystories_nb.teachers import OfflineTeacher; "
+    code = ("import hashlib; from tinystories_nb.synth.prompts import sample_prompts; from tinystories_nb.synth.teachers import OfflineTeacher; "
             "t = OfflineTeacher(seed=5); print(hashlib.sha256(''.join(t.write(s) for s in sample_prompts(300, seed=9)[::-1]).encode()).hexdigest())")
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={"PYTHONHASHSEED": str(h), "PATH": ""}).stdout for h in (1, 2)}
@@ -37,7 +37,7 @@ def test_same_stories_in_another_process():
     assert outs == {mine + "\n"}
 
 def test_instruct_round_trip(tmp_path):
-    from tinystories_nb.data import Story, read_instruct
+    from tinystories_nb.data.stories import Story, read_instruct
     t = OfflineTeacher()
     specs = sample_prompts(300, seed=2)
     stories = [Story(t.write(s), id=s.id, words=s.word_list, features=s.features, summary=t.summarize(t.write(s), s),

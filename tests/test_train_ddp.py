@@ -13,8 +13,8 @@ ENV = {**os.environ, "TINYSTORIES_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    from tinystories_nb.samples import sample_path
-    from tinystories_nb.tokenize import PrepareConfig, prepare
+    from tinystories_nb.synth.samples import sample_path
+    from tinystories_nb.data.tokenize import PrepareConfig, prepare
     return prepare(sample_path(), tmp_path_factory.mktemp("data"), cfg=PrepareConfig(vocab_size=512)).dir
 
 def _run(cmd):
@@ -26,7 +26,7 @@ def _torchrun(*args):
     return _run([str(BIN/"torchrun"), "--standalone", "--nproc_per_node", "2", str(BIN/"tinystories"), "train", *args])
 
 def _metrics(run):
-    from tinystories_nb.train import read_metrics
+    from tinystories_nb.model.train import read_metrics
     return [{k: v for k, v in r.items() if k not in ("tokens_per_s", "mfu")} for r in read_metrics(run)]
 
 def _same(a, b, tol=1e-5):
@@ -45,7 +45,7 @@ def test_two_processes_match_one(data, tmp_path):
     assert m2[0]["tokens"] == 8 * 64                                 # the global batch: 2 processes x 4 x 64 tokens
     _same(m1, m2)
 
-    from tinystories_nb.checkpoint import Checkpoints, load_model
+    from tinystories_nb.model.checkpoint import Checkpoints, load_model
     cks = Checkpoints(two).list()
     assert [c.step for c in cks] == [5, 10] and cks[-1].meta["world_size"] == 2
     assert len(cks[-1].meta["rng"]) == 2                             # every rank's RNG state
@@ -59,10 +59,10 @@ def test_two_processes_match_one(data, tmp_path):
     _same(_metrics(one), _metrics(two))
 
 def test_the_readme_command(data, tmp_path):
-    "README's torchrun line as written (`-m tinystories_nb.cli`, its --data, --preset and --out), for 2 CPU processes and 3 small steps."
+    "README's torchrun line as written (`-m tinystories_nb.app.cli`, its --data, --preset and --out), for 2 CPU processes and 3 small steps."
     line = next(l for l in (ROOT/"README.md").read_text().splitlines() if l.startswith("torchrun "))
     cmd = line.split("#")[0].split()
-    assert cmd[:6] == ["torchrun", "--nproc_per_node", "8", "-m", "tinystories_nb.cli", "train"], line
+    assert cmd[:6] == ["torchrun", "--nproc_per_node", "8", "-m", "tinystories_nb.app.cli", "train"], line
     cmd[0], cmd[2] = str(BIN/"torchrun"), "2"
     cmd[cmd.index("--data") + 1], cmd[cmd.index("--out") + 1] = str(data), str(tmp_path/"run")
     cmd += ["--max-steps", "3", "--batch-size", "1", "--seq-len", "64", "--eval-every", "0", "--device", "cpu", "--dtype", "fp32"]
@@ -70,7 +70,7 @@ def test_the_readme_command(data, tmp_path):
     r = subprocess.run(cmd, env={**ENV, "PET_MASTER_PORT": str(port)}, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert r.returncode == 0, f"{line}\n{r.stderr[-4000:]}"
     assert r.stdout.count("run: ") == 1, r.stdout                         # rank 0 reports, rank 1 trains quietly
-    from tinystories_nb.checkpoint import Checkpoints
+    from tinystories_nb.model.checkpoint import Checkpoints
     from tinystories_nb.core import read_json
     info, ck = read_json(tmp_path/"run"/"config.json"), Checkpoints(tmp_path/"run").latest()
     assert (info["world_size"], info["train"]["preset"], ck.step, ck.meta["world_size"]) == (2, "33M", 3, 2)

@@ -13,8 +13,8 @@ ENV = {**os.environ, "TINYSTORIES_PROGRESS": "0", "PYTHONUNBUFFERED": "1"}
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    from tinystories_nb.samples import sample_path
-    from tinystories_nb.tokenize import PrepareConfig, prepare
+    from tinystories_nb.synth.samples import sample_path
+    from tinystories_nb.data.tokenize import PrepareConfig, prepare
     return prepare(sample_path(), tmp_path_factory.mktemp("data"), cfg=PrepareConfig(vocab_size=512)).dir
 
 def _train(data, out, *extra):
@@ -27,7 +27,7 @@ def _steps_logged(run: Path) -> int:
     return sum('"train_loss"' in l for l in lines[:-1])     # the last line may still be being written
 
 def _metrics(run: Path):
-    from tinystories_nb.train import read_metrics
+    from tinystories_nb.model.train import read_metrics
     keys = ("step", "train_loss", "lr", "grad_norm", "val_loss", "val_bpb")
     return [{k: r[k] for k in keys if k in r} for r in read_metrics(run)]
 
@@ -53,7 +53,7 @@ def test_signal_saves_and_resume_is_exact(data, uninterrupted, tmp_path, sig):
     assert f"stopped by {name}" in out and "--resume" in out, out
     assert "Traceback" not in err, err
 
-    from tinystories_nb.checkpoint import Checkpoints, load_model
+    from tinystories_nb.model.checkpoint import Checkpoints, load_model
     latest = Checkpoints(run).latest()
     assert latest is not None and 3 <= latest.step < STEPS, latest
     assert latest.meta["stop_reason"] == name

@@ -21,8 +21,8 @@ def one_line(r, msg: str):
 def run(tmp_path_factory):
     "A tiny prepared dataset and a run trained on it for 4 steps (checkpoints at 2 and 4)."
     d = tmp_path_factory.mktemp("trust")
-    from tinystories_nb.samples import sample_path
-    from tinystories_nb.tokenize import PrepareConfig, prepare
+    from tinystories_nb.synth.samples import sample_path
+    from tinystories_nb.data.tokenize import PrepareConfig, prepare
     prepare(sample_path(), d/"data", cfg=PrepareConfig(vocab_size=300))
     r = tinystories("train", "--data", d/"data", "--out", d/"run", "--preset", "tiny", "--max-steps", "4", "--eval-every", "2",
                     "--device", "cpu", "--dtype", "fp32")
@@ -30,7 +30,7 @@ def run(tmp_path_factory):
     return d
 
 def test_a_hostile_meta_json_runs_nothing(run, tmp_path):
-    from tinystories_nb.checkpoint import meta_hash
+    from tinystories_nb.model.checkpoint import meta_hash
     ck = sorted((run/"run"/"ckpt").glob("step_*"))[-1]
     evil = tmp_path/"evil"; shutil.copytree(ck, evil)
     meta = json.loads((evil/"meta.json").read_text())

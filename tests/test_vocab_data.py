@@ -2,7 +2,7 @@
 from pathlib import Path
 import pytest
 from tinystories_nb.core import TinyStoriesError, package_data
-from tinystories_nb.vocab import (IRREGULAR_PLURALS, IRREGULAR_VERBS, NOUN_CATEGORIES, article, load_features,
+from tinystories_nb.synth.vocab import (IRREGULAR_PLURALS, IRREGULAR_VERBS, NOUN_CATEGORIES, article, load_features,
                                   load_vocab, parse_frame)
 
 # irregular forms every child's story needs, written out by hand (base -> past, past participle / plural)

@@ -14,8 +14,9 @@ from typing import Any, Callable, Iterable
 __all__ = ['logger', 'TinyStoriesError', 'need_file', 'need_dir', 'canonical_json', 'sha256_text', 'sha256_json', 'sha256_file',
            'atomic_write', 'replace_if_changed', 'write_json', 'read_json', 'dir_lock', 'Config', 'load_mapping',
            'versioned', 'pick_version', 'read_json_list', 'load_versioned', 'set_seed', 'pick_device', 'Precision',
-           'cpu_has_bf16', 'cuda_has_bf16', 'precision', 'pick_dtype', 'autocast', 'progress_enabled', 'progress',
-           'get_secret', 'redact', 'package_dir', 'package_data', 'repo_root', 'cache_dir', 'online']
+           'cpu_has_bf16', 'cuda_has_bf16', 'precision', 'pick_dtype', 'autocast', 'batched', 'cpu_threads',
+           'progress_enabled', 'progress', 'append_jsonl', 'iter_jsonl', 'get_secret', 'redact', 'package_dir',
+           'package_data', 'repo_root', 'cache_dir', 'online']
 
 # %% ../nbs/00_core.ipynb #2076d24c
 class TinyStoriesError(Exception):
@@ -297,6 +298,18 @@ def autocast(device: str, dtype: str):
     if dtype == "fp32": return contextlib.nullcontext()
     return torch.autocast(device_type=device.split(":")[0], dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[dtype])
 
+# %% ../nbs/00_core.ipynb #df51eafe
+def batched(items: Iterable, n: int):
+    "Lists of up to `n` consecutive items of `items`."
+    import itertools
+    it = iter(items)
+    while b := list(itertools.islice(it, n)): yield b
+
+def cpu_threads(flops: float, processes: int = 1) -> int:
+    "CPU threads for operations of about `flops` FLOPs each: one per core (shared by `processes`), or 1 under a GFLOP."
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 1 if flops < 1e9 else max(1, cores // processes)
+
 # %% ../nbs/00_core.ipynb #2064259f
 logger = logging.getLogger("tinystories_nb")
 
@@ -307,6 +320,24 @@ def progress(it: Iterable | None = None, total: int | None = None, desc: str | N
     from tqdm.auto import tqdm
     disable = kw.pop("disable", False)
     return tqdm(it, total=total, desc=desc, unit=unit, disable=not progress_enabled() or disable, dynamic_ncols=True, **kw)
+
+# %% ../nbs/00_core.ipynb #d7fbdc2c
+def append_jsonl(path, record):
+    "Append `record` to the JSON-lines file `path` as one line, flushed."
+    with open(path, "a", encoding="utf-8") as f: f.write(json.dumps(record, ensure_ascii=False, default=_json_default) + "\n")
+
+def iter_jsonl(path, what: str = "JSON-lines file"):
+    "The records of a JSON-lines file as `(line number, value)`, blank lines skipped, a cut-off last line dropped with a warning."
+    p = need_file(path, what)
+    try: lines = p.read_text(encoding="utf-8").split("\n")
+    except UnicodeDecodeError: raise TinyStoriesError(f"{what} {p} is not UTF-8 text") from None
+    for i, line in enumerate(lines, 1):
+        if not line.strip(): continue
+        try: yield i, json.loads(line)
+        except json.JSONDecodeError as e:
+            if i == len(lines):                             # no newline after it: an append cut off by a crash
+                logger.warning("%s %s: line %d was cut off (a crash while writing it); skipped", what, p, i); return
+            raise TinyStoriesError(f"{what} {p} line {i} is not valid JSON ({e.msg})", hint="fix or delete that line") from None
 
 # %% ../nbs/00_core.ipynb #ff0707a0
 _KEY_PATTERNS = [re.compile(r"sk-[A-Za-z0-9_\-]{8,}"), re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_\-\.]{8,}"),
@@ -334,8 +365,8 @@ def package_dir() -> Path:
     return Path(importlib.util.find_spec("tinystories_nb").origin).resolve().parent
 
 def package_data(name: str = "") -> Path:
-    "Path of a data file shipped in `tinystories_nb/data/`."
-    return package_dir()/"data"/name
+    "Path of a data file shipped in `tinystories_nb/assets/`."
+    return package_dir()/"assets"/name
 
 def repo_root() -> Path | None:
     "The source checkout this package was installed from (editable installs), if any."

@@ -168,12 +168,20 @@ def widgets_js_dir(fetch: bool = True) -> Path | None:
         shutil.copytree(Path(tmp)/"package"/"dist", cache/"dist", ignore=shutil.ignore_patterns("*.map", "*amd*"))
     return cache/"dist"
 
-def _nav_html(pages: list[tuple[str, str]], current: str, brand: str) -> str:
-    "The sidebar: the home page, then every other page, the current one highlighted."
+def section(nb: Path, nbs: Path) -> str:
+    "The sidebar section of a notebook: its folder under nbs/ without the number (`02_model` -> `model`), '' at the top."
+    parts = Path(nb).relative_to(nbs).parts
+    return re.sub(r"^\d+[a-z]?_", "", parts[0]) if len(parts) > 1 else ""
+
+def _nav_html(pages: list[tuple[str, str, str]], current: str, brand: str) -> str:
+    "The sidebar: the home page, then the top-level pages, then one section per subpackage; the current page highlighted."
     active = ' class="active"'
-    items = "".join(f'<li><a href="{html.escape(href)}"{active if href == current else ""}>{html.escape(t)}</a></li>'
-                    for href, t in pages[1:])
-    return f'<a class="ts-brand" href="index.html">{html.escape(brand)}</a><div class="ts-section">Notebooks</div><ul>{items}</ul>'
+    li = lambda href, t: f'<li><a href="{html.escape(href)}"{active if href == current else ""}>{html.escape(t)}</a></li>'
+    out, sections = [f'<a class="ts-brand" href="index.html">{html.escape(brand)}</a>'], {}
+    for href, t, sec in pages[1:]: sections.setdefault(sec, []).append(li(href, t))
+    for sec, items in sorted(sections.items(), key=lambda kv: kv[0] != ""):
+        out.append(f'<div class="ts-section">{html.escape(sec or "Start here")}</div><ul>{"".join(items)}</ul>')
+    return "".join(out)
 
 def _fix_links(body: str, nb_to_page: dict, doc_url: str) -> str:
     "Point links to notebooks and to the hosted docs at the local pages."
@@ -291,7 +299,7 @@ def build_site(out=None, root=ROOT, executed_dir=None, mode: str = "run", worker
         d = json.loads((nb if mode == "stored" else executed_dir/nb.name).read_text(encoding="utf-8"))
         node, title, summary = prepare_notebook(add_api_docs(d, lib))
         prepared.append((nb, node, title or nb.stem, summary))
-    pages = [(page_name(nb), t) for nb, _, t, _ in prepared]
+    pages = [(page_name(nb), t, section(nb, cfg.nbs_path)) for nb, _, t, _ in prepared]
     brand = cfg.get("title") or cfg.lib_name
     doc_url = (cfg.doc_url or "").rstrip("/") + "/" if cfg.doc_url else ""
     site = Site(out)
