@@ -54,7 +54,7 @@ def main():
     print(f"stories: {find_sample()}")   # real TinyStories when available, else the offline engine's
     from tinystories_nb.data.stories import EOT
     from tinystories_nb.eval.evalsets import load_beginnings
-    from tinystories_nb.eval.evaluate import EvalPrompt, complete, cpu_threads_for, encode_prompts
+    from tinystories_nb.eval.completions import EvalPrompt, complete, cpu_threads_for, encode_prompts
     from tinystories_nb.model.gpt import GPT, preset
     from tinystories_nb.data.tokenize import train_tokenizer
 

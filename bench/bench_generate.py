@@ -76,11 +76,11 @@ def matmul_bound(model, batch: int, steps: int = 30) -> float:
     "Seconds per decode step spent on nothing but the step's matrix products, weights in the decoder's layout."
     import torch
     import torch.nn.functional as F
-    from tinystories_nb.model.gpt import Decoder
+    from tinystories_nb.model.sample import Decoder
     dec = Decoder(model, model.new_cache(batch, 64))
     C = model.cfg.n_embd
     xs = {C: torch.randn(batch, C), model.cfg.hidden: torch.randn(batch, model.cfg.hidden)}
-    mats = [w for L in dec.layers for w in (L.wqkv, L.wo, L.wfc, L.wgate, L.wp) if w is not None] + [dec.head]
+    mats = [w for L, *_ in dec.layers for w in (L.wqkv, L.wo, L.wfc, L.wgate, L.wp) if w is not None] + [dec.head]
     def step():
         for w in mats: F.linear(xs[w.size(1)], w)
     with torch.inference_mode():
@@ -93,7 +93,7 @@ def matmul_bound(model, batch: int, steps: int = 30) -> float:
 def compile_check(model, batch: int, steps: int = 100) -> dict:
     "Compile time and ms per decode step of a `torch.compile`d `Decoder` vs the eager one, at position ~64."
     import torch
-    from tinystories_nb.model.gpt import Decoder
+    from tinystories_nb.model.sample import Decoder
     def per_step(compiled: bool):
         with torch.inference_mode():
             cache = model.new_cache(batch, 64 + steps + 8); model(torch.zeros(batch, 64, dtype=torch.long), cache=cache)

@@ -4,7 +4,7 @@ latency per request: stories/s at a given concurrency versus the ideal (concurre
   1. the bare `openai` SDK (AsyncOpenAI + a semaphore: what a user would write by hand), with its default httpx
      transport and with its aiohttp one (which `LLMClient` uses when installed),
   2. `llm.LLMClient.chat_many` (retries, accounting, budget checks),
-  3. the whole job (`generate.generate`: SQLite job store, validation, stories.jsonl),
+  3. the whole job (`generate.generate_stories`: SQLite job store, validation, stories.jsonl),
 
 plus the job store's own cost per request, measured directly, and the offline job versus the offline teacher
 alone (the same stories with no store). All figures come from one run, side by side.
@@ -21,17 +21,20 @@ from pathlib import Path
 
 os.environ.setdefault("TINYSTORIES_PROGRESS", "0")
 from tinystories_nb.data.stories import Story, write_jsonl
-from tinystories_nb.synth.generate import GenerateConfig, JobStore, _valid, generate
+from tinystories_nb.synth.generate import GenerateConfig, _valid, generate_stories
+from tinystories_nb.synth.store import JobStore
 from tinystories_nb.synth.llm import LLMClient
 from tinystories_nb.synth.prompts import sample_prompts
-from tinystories_nb.synth.teachers import LLMTeacher, OfflineTeacher
+from tinystories_nb.synth.engine import OfflineTeacher
+from tinystories_nb.synth.teachers import LLMTeacher
 
 # The server answers from a table of pre-written stories, so its own CPU use stays negligible.
 SERVER = """
 import sys
 from tinystories_nb.core import canonical_json
 from tinystories_nb.synth.prompts import sample_prompts
-from tinystories_nb.synth.teachers import LLMTeacher, OfflineTeacher
+from tinystories_nb.synth.engine import OfflineTeacher
+from tinystories_nb.synth.teachers import LLMTeacher
 from tinystories_nb.synth.testing import FakeOpenAI, ok
 n, seed, latency = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 t, llm = OfflineTeacher(seed=seed), LLMTeacher(None)
@@ -97,14 +100,14 @@ def main():
         with tempfile.TemporaryDirectory() as d:
             cfg = GenerateConfig(teacher="openai", n=a.n, seed=seed, base_url=url, api_key_env=None,
                                  concurrency=a.concurrency, summaries=False)
-            t_job, c_job, rep = timed(lambda: generate(Path(d)/"job", cfg))
+            t_job, c_job, rep = timed(lambda: generate_stories(Path(d)/"job", cfg))
     finally:
         proc.stdin.close(); proc.wait(timeout=10)
     assert all(t for t in texts + texts2) and all(r.text for r in res) and rep.counts["done"] == a.n, rep.counts
     print(f"LLM path: {a.n} stories, concurrency {a.concurrency}, latency {a.latency * 1000:.0f} ms -> ideal {ideal:.1f} stories/s")
     for name, t, c in [("bare openai SDK (httpx)", t_raw, c_raw), ("bare openai SDK (aiohttp)", t_aio, c_aio),
                        ("LLMClient.chat_many", t_cli, c_cli),
-                       ("generate() job, SQLite store", t_job, c_job)]:
+                       ("generate_stories() job, SQLite store", t_job, c_job)]:
         print(f"  {name:30s} {a.n / t:7.1f} stories/s = {a.n / t / ideal:6.1%} of ideal ({t:.2f} s); "
               f"client CPU {c / a.n * 1e3:.2f} ms/request")
     print(f"  job vs bare SDK: {t_raw / t_job:.2f}x the throughput; CPU per request: client - SDK "
@@ -124,7 +127,7 @@ def main():
         with tempfile.TemporaryDirectory() as d: write_jsonl(out, Path(d)/"stories.jsonl")
     t_bare, _, _ = timed(bare)
     with tempfile.TemporaryDirectory() as d:
-        t_off, _, rep = timed(lambda: generate(Path(d)/"off", GenerateConfig(teacher="offline", n=a.offline_n, seed=seed)))
+        t_off, _, rep = timed(lambda: generate_stories(Path(d)/"off", GenerateConfig(teacher="offline", n=a.offline_n, seed=seed)))
     print(f"offline: {a.offline_n} stories: a plain loop (prompts, teacher, validation, summary, jsonl) "
           f"{a.offline_n / t_bare:6.1f} stories/s; the resumable job {a.offline_n / t_off:6.1f} stories/s = {t_bare / t_off:.2f}x")
 

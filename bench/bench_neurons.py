@@ -33,12 +33,12 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     from tinystories_nb.core import set_seed
-    from tinystories_nb.synth.samples import find_sample, sample_path
+    from tinystories_nb.synth.samples import find_sample, sample_stories
     print(f"stories: {find_sample()}")   # real TinyStories when available, else the offline engine's
     from tinystories_nb.model.gpt import GPT, preset
     from tinystories_nb.data.tokenize import train_tokenizer
     from tinystories_nb.studies.neurons import RunningTopK, record_neurons, stream_activations
-    texts = [s.strip() for s in sample_path().read_text(encoding="utf-8").split("<|endoftext|>") if s.strip()][:args.stories]
+    texts = [s.text for s in sample_stories(args.stories)]
     tok = train_tokenizer(texts[:200], vocab_size=512)
     set_seed(0)
     model = GPT(preset("1M", vocab_size=512)).eval()

@@ -42,7 +42,8 @@ def main(argv=None):
     print(f"stories: {find_sample()}")   # real TinyStories when available, else the offline engine's
     from tinystories_nb.data.stories import read_text
     from tinystories_nb.synth.prompts import sample_prompts
-    from tinystories_nb.synth.teachers import LLMTeacher, OfflineTeacher, validate_story
+    from tinystories_nb.synth.engine import OfflineTeacher
+    from tinystories_nb.synth.teachers import LLMTeacher, validate_story
     from tinystories_nb.synth.vocab import load_vocab
     vocab = load_vocab()
     n = args.n

@@ -6,7 +6,7 @@ import torch
 transformers = pytest.importorskip("transformers")
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from tinystories_nb.core import TinyStoriesError
-from tinystories_nb.synth.samples import sample_path
+from tinystories_nb.synth.samples import sample_stories
 from tinystories_nb.data.tokenize import train_tokenizer
 from tinystories_nb.studies.attention import attention_weights, capture_attention, head_scores
 from tinystories_nb.studies.neurons import mlp_projections, neuron_activations, record_neurons, top_contexts
@@ -14,7 +14,7 @@ from tinystories_nb.studies.neurons import mlp_projections, neuron_activations, 
 @pytest.fixture(scope="module")
 def llama():
     torch.manual_seed(0)
-    texts = [s.strip() for s in sample_path().read_text(encoding="utf-8").split("<|endoftext|>") if s.strip()][:60]
+    texts = [s.text for s in sample_stories(60)]
     tok = PreTrainedTokenizerFast(tokenizer_object=train_tokenizer(texts, vocab_size=300))
     cfg = LlamaConfig(vocab_size=300, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
                       num_key_value_heads=2, max_position_embeddings=96)

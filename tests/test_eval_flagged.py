@@ -23,7 +23,7 @@ def test_judge_means_with_and_without_flagged(tmp_path, monkeypatch):
     import torch
     from tinystories_nb.model.checkpoint import save_checkpoint
     from tinystories_nb.eval.evalsets import EvalSet, load_beginnings
-    from tinystories_nb.eval.evaluate import EvalConfig, evaluate
+    from tinystories_nb.eval.runner import EvalConfig, evaluate
     from tinystories_nb.model.gpt import GPT, preset
     from tinystories_nb.synth.samples import sample_stories
     from tinystories_nb.data.tokenize import train_tokenizer

@@ -4,9 +4,10 @@ answered, and during the lookups a rerun makes — rerun it each time, and count
 exactly one upload and one batch per batch the job needs, and every story and summary asked for exactly once."""
 import collections, json, math, os, signal, subprocess, sys, threading
 from tinystories_nb.data.stories import read_stories
-from tinystories_nb.synth.generate import JobStore, fake_teacher
+from tinystories_nb.synth.generate import fake_teacher
+from tinystories_nb.synth.store import JobStore
 from tinystories_nb.synth.prompts import sample_prompts
-from tinystories_nb.synth.teachers import OfflineTeacher
+from tinystories_nb.synth.engine import OfflineTeacher
 from tinystories_nb.synth.testing import FakeOpenAI
 
 RUN = "import sys; from tinystories_nb.app.cli import main; sys.exit(main(sys.argv[1:]))"

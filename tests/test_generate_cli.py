@@ -5,7 +5,8 @@ import contextlib, io, json, os, re, shlex, signal, subprocess, sys, time
 import pytest
 from tinystories_nb.app.cli import main
 from tinystories_nb.data.stories import read_stories
-from tinystories_nb.synth.generate import JobStore, fake_teacher
+from tinystories_nb.synth.generate import fake_teacher
+from tinystories_nb.synth.store import JobStore
 from tinystories_nb.synth.prompts import sample_prompts
 from tinystories_nb.synth.teachers import LLMTeacher
 from tinystories_nb.synth.testing import FakeOpenAI, ok, status

@@ -3,9 +3,10 @@ every prompt has exactly one story, on its own row, none lost, none duplicated."
 import json, os, signal, sqlite3, subprocess, sys, time
 import pytest
 from tinystories_nb.data.stories import read_stories
-from tinystories_nb.synth.generate import JobStore, fake_teacher
+from tinystories_nb.synth.generate import fake_teacher
+from tinystories_nb.synth.store import JobStore
 from tinystories_nb.synth.prompts import sample_prompts
-from tinystories_nb.synth.teachers import OfflineTeacher
+from tinystories_nb.synth.engine import OfflineTeacher
 from tinystories_nb.synth.testing import FakeOpenAI
 
 RUN = "import sys; from tinystories_nb.app.cli import main; sys.exit(main(sys.argv[1:]))"

@@ -38,7 +38,7 @@ def test_key_never_written(tmp_path):
     assert any("INFO" in o for o in outs)                                    # verbose logging was on
     assert _scan(files, outs) == []
 
-@pytest.mark.parametrize("notebook", ["03_synth/01_llm.ipynb", "03_synth/07_generate.ipynb"])
+@pytest.mark.parametrize("notebook", ["03_synth/01_llm.ipynb", "03_synth/08_generate.ipynb"])
 def test_key_not_in_notebook_outputs(tmp_path, notebook, monkeypatch):
     "Run a copy of the notebook in a kernel with the key in the environment, save its outputs, and scan them."
     import nbrun

@@ -94,7 +94,7 @@ def test_attention_and_neurons_match_transformers(gpt2_dir):
 
 
 def test_evaluation_runs_on_gpt2(gpt2_dir):
-    from tinystories_nb.eval.evaluate import EvalPrompt, complete
+    from tinystories_nb.eval.completions import EvalPrompt, complete
     d, _, tok = gpt2_dir
     model, tok2 = import_hf(d)
     prompts = [EvalPrompt(kind="beginning", id=f"b{i}", text=t) for i, t in enumerate(["Once upon a time", "Lily saw a dog"])]

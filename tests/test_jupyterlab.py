@@ -3,7 +3,7 @@
 A real `jupyter lab` server on 127.0.0.1 (from the Python in `TINYSTORIES_KERNEL_PYTHON` when set, which CI points at
 a venv made with the README's install command alone, so the kernels run without the development extras), driven by
 headless Chromium through Playwright. It works on a copy of nbs/, so nothing in the checkout is written. For the
-tutorial and the evaluation notebook: Run All completes, no cell shows an error, and a widget drawn by the notebook
+tutorial and the grading notebook: Run All completes, no cell shows an error, and a widget drawn by the notebook
 responds to a click (the sampler writes a new story; the grading widget saves a grade and moves on). Screenshots
 land in _proc/screenshots/. Without Chromium the test is skipped, unless `TINYSTORIES_REQUIRE_BROWSER=1` (CI)."""
 import json, os, secrets, shutil, socket, subprocess, sys, time, urllib.request
@@ -129,7 +129,7 @@ def test_tutorial_runs_and_its_sampler_responds(lab):
 
 def test_grading_widget_saves_after_run_all(lab):
     browser, base, token, work = lab
-    page, st = run_all(browser, base, token, work, "04_eval/03_evaluate.ipynb")
+    page, st = run_all(browser, base, token, work, "04_eval/08_grading.ipynb")
     assert errors_in(st) == []
     status = page.locator(".widget-label", has_text="saved,").first
     assert status.inner_text().strip() == "1 saved, 10 to go"          # the notebook saved one grade and skipped one

@@ -58,7 +58,7 @@ def test_instruct_prompts_round_trip(tmp_path):
 
 @pytest.mark.parametrize("name,text,msg", [
     ("empty.jsonl", "", "holds no items"),
-    ("cut.jsonl", '{"text": "A"}\n{"text": "B', "line 2 is not valid JSON"),
+    ("bad.jsonl", '{"text": "A"}\n{"text": "B\n{"text": "C"}\n', "line 2 is not valid JSON"),
     ("probe.jsonl", '{"id": "p", "category": "factual", "prompt": "The cat sat on the", "answers": []}\n', "(p): no accepted answers"),
     ("bin.jsonl", b"\xff\xfe\x00", "is not UTF-8 text"),
     ("x.csv", "a,b\n", "unknown extension '.csv'"),
@@ -69,3 +69,9 @@ def test_bad_user_files(tmp_path, name, text, msg):
     with pytest.raises(TinyStoriesError, match=re.escape(msg)) as e:
         (load_probes if name.startswith("probe") else load_beginnings)(p)
     assert str(p) in str(e.value) and "\n" not in str(e.value)
+
+def test_a_cut_off_last_line_is_skipped_with_a_warning(tmp_path, caplog):
+    p = tmp_path/"cut.jsonl"
+    p.write_text('{"text": "A"}\n{"text": "B', encoding="utf-8")          # a crash while appending the second item
+    assert [b.text for b in load_beginnings(p)] == ["A"]
+    assert "line 2 was cut off" in caplog.text

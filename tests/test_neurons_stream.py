@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 from tinystories_nb.core import TinyStoriesError, set_seed
-from tinystories_nb.synth.samples import sample_path
+from tinystories_nb.synth.samples import sample_path, sample_stories
 from tinystories_nb.data.stories import read_stories
 from tinystories_nb.model.gpt import GPT, preset
 from tinystories_nb.data.tokenize import train_tokenizer
@@ -14,7 +14,7 @@ from tinystories_nb.studies.neurons import name_mentions, rank_neurons, stream_a
 @pytest.fixture(scope="module")
 def setup():
     torch.set_num_threads(1)
-    texts = [s.strip() for s in sample_path().read_text(encoding="utf-8").split("<|endoftext|>") if s.strip()]
+    texts = [s.text for s in sample_stories()]
     tok = train_tokenizer(texts[:200], vocab_size=512)
     set_seed(0)
     return GPT(preset("tiny", vocab_size=512)).eval(), tok, texts

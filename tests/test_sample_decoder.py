@@ -1,9 +1,9 @@
-"""The fast decode path (`tinystories_nb.model.gpt.Decoder`) behind `generate_ids`: its weight-layout copies follow the
+"""The fast decode path (`tinystories_nb.model.sample.Decoder`) behind `generate_ids`: its weight-layout copies follow the
 model (never stale), the size rule that decides them, bf16 autocast, and sampling statistics through the decoder."""
 import torch
-import tinystories_nb.model.gpt as model_mod
-from tinystories_nb.model.gpt import GPT, GPTConfig, Decoder, preset
-from tinystories_nb.model.sample import generate_ids
+import tinystories_nb.model.sample as sample_mod
+from tinystories_nb.model.gpt import GPT, GPTConfig, preset
+from tinystories_nb.model.sample import Decoder, generate_ids
 
 
 def _model(**kw):
@@ -39,7 +39,7 @@ def test_layout_rule(monkeypatch):
     dec = Decoder(m, cache)                                  # CPU, fp32, small, 64 steps left: copies
     assert dec.head.data_ptr() != m.lm_head.weight.data_ptr() and dec.head.stride() == (1, m.cfg.vocab_size)
     assert Decoder(m, m.new_cache(1, 8)).head.data_ptr() == m.lm_head.weight.data_ptr()   # too few steps to pay
-    monkeypatch.setattr(model_mod, "TRANSPOSE_MAX_BYTES", 1000)
+    monkeypatch.setattr(sample_mod, "TRANSPOSE_MAX_BYTES", 1000)
     assert Decoder(m, cache).head.data_ptr() == m.lm_head.weight.data_ptr()                 # too big to copy
     assert Decoder(m, cache, transpose_weights=True).head.data_ptr() != m.lm_head.weight.data_ptr()
 

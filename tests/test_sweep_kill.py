@@ -1,7 +1,8 @@
 """A sweep killed with `kill -9` in the middle of a cell, then rerun, finishes every cell exactly once: the killed cell
 resumes from its checkpoint (no step trained twice or skipped), finished cells are skipped, and a third run does
 nothing. Real processes: the `tinystories sweep` command in a subprocess, killed alone (its cell then stops
-cleanly on SIGTERM) or together with its whole process group (the cell dies without saving)."""
+cleanly on SIGTERM) or together with its whole process group (the cell dies without saving); either way no process
+of the killed sweep is left behind."""
 import fcntl, json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
@@ -60,20 +61,33 @@ def unlocked(run: Path) -> bool:
         fcntl.flock(f, fcntl.LOCK_UN); return True
 
 
+def session(sid: int) -> list[int]:
+    "The processes still alive in session `sid` (Linux: from /proc; elsewhere, none are seen)."
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try: fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError): continue
+        if fields[0] != "Z" and int(fields[3]) == sid: pids.append(int(stat.parent.name))
+    return pids
+
+
 def ends(run: Path) -> list[str]:
     return [json.loads(l)["status"] for l in (run/"attempts.jsonl").read_text().splitlines() if '"end"' in l]
 
 
 def start_and_kill(cmd, run: Path, group: bool):
-    "Start a sweep, wait until cell `run` is mid-training (a checkpoint, no done.json), then SIGKILL the runner or its process group."
+    """Start a sweep, wait until cell `run` is mid-training (a checkpoint, no done.json), then SIGKILL the runner or its process group;
+    then wait until no process of the sweep is left (its fork server and cell exit with the runner)."""
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, start_new_session=True)
     try:
         wait_for(lambda: (run/"ckpt").is_dir() and any((run/"ckpt").glob("step_*")), what=f"a checkpoint of {run.name}")
         assert not (run/"done.json").exists()
-        if group: os.killpg(p.pid, signal.SIGKILL)      # runner, cell server and cell die at once: no checkpoint on the way out
+        if Path("/proc").is_dir(): assert len(session(p.pid)) >= 3     # the runner, the fork server and the cell
+        if group: os.killpg(p.pid, signal.SIGKILL)      # runner, fork server and cell die at once: no checkpoint on the way out
         else: os.kill(p.pid, signal.SIGKILL)            # the runner alone: its cell gets SIGTERM, saves and exits
     finally:
         p.kill(); p.communicate()
+    wait_for(lambda: not session(p.pid), timeout=60, what="every process of the killed sweep to exit")   # no orphans
 
 
 def test_killed_sweep_resumes(tmp_path, data):
@@ -83,7 +97,7 @@ def test_killed_sweep_resumes(tmp_path, data):
     runs = [out/"runs"/c for c in CELLS]
 
     start_and_kill(sweep_cmd(out, cfg), runs[0], group=False)     # 1. kill -9 the runner during the first cell
-    wait_for(lambda: unlocked(runs[0]), timeout=60, what="the orphaned cell to exit")
+    assert unlocked(runs[0])                                       # its cell has exited
     assert "SIGTERM received" in (runs[0]/"log.txt").read_text()   # it stopped cleanly, saving a checkpoint
     start_and_kill(sweep_cmd(out), runs[1], group=True)          # 2. rerun (config saved in the sweep); kill -9 everything in cell 2
     assert (runs[0]/"done.json").exists() and not (runs[1]/"done.json").exists()

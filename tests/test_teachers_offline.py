@@ -2,7 +2,8 @@
 import hashlib, random, subprocess, sys
 import pytest
 from tinystories_nb.synth.prompts import PromptSpec, build_instruct, format_instruct, sample_prompts
-from tinystories_nb.synth.teachers import FEATURE_BEATS, OfflineTeacher, validate_story
+from tinystories_nb.synth.engine import FEATURE_BEATS, OfflineTeacher
+from tinystories_nb.synth.teachers import validate_story
 from tinystories_nb.synth.vocab import load_vocab
 
 def _specs_for_every_word(k: int = 3):
@@ -28,7 +29,7 @@ def test_every_word_makes_a_valid_story():
 
 def test_same_stories_in_another_process():
     "Stories depend only on (seed, spec): not on hash randomisation or on what was written before."
-    code = ("import hashlib; from tinystories_nb.synth.prompts import sample_prompts; from tinystories_nb.synth.teachers import OfflineTeacher; "
+    code = ("import hashlib; from tinystories_nb.synth.prompts import sample_prompts; from tinystories_nb.synth.engine import OfflineTeacher; "
             "t = OfflineTeacher(seed=5); print(hashlib.sha256(''.join(t.write(s) for s in sample_prompts(300, seed=9)[::-1]).encode()).hexdigest())")
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={"PYTHONHASHSEED": str(h), "PATH": ""}).stdout for h in (1, 2)}

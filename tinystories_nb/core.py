@@ -6,17 +6,17 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #d57fe50e
 from __future__ import annotations
-import contextlib, dataclasses, hashlib, json, logging, os, random, re, sys, tempfile, types, typing
+import contextlib, dataclasses, hashlib, json, logging, os, random, re, shutil, sys, tempfile, types, typing
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 # %% auto #0
 __all__ = ['logger', 'TinyStoriesError', 'need_file', 'need_dir', 'canonical_json', 'sha256_text', 'sha256_json', 'sha256_file',
-           'atomic_write', 'replace_if_changed', 'write_json', 'read_json', 'dir_lock', 'Config', 'load_mapping',
-           'versioned', 'pick_version', 'read_json_list', 'load_versioned', 'set_seed', 'pick_device', 'Precision',
-           'cpu_has_bf16', 'cuda_has_bf16', 'precision', 'pick_dtype', 'autocast', 'batched', 'cpu_threads',
-           'progress_enabled', 'progress', 'append_jsonl', 'iter_jsonl', 'get_secret', 'redact', 'package_dir',
-           'package_data', 'repo_root', 'cache_dir', 'online']
+           'atomic_write', 'replace_if_changed', 'write_json', 'read_json', 'atomic_dir', 'load_torch_file', 'dir_lock',
+           'Config', 'load_mapping', 'versioned', 'pick_version', 'read_json_list', 'load_versioned', 'set_seed',
+           'pick_device', 'Precision', 'cpu_has_bf16', 'cuda_has_bf16', 'precision', 'pick_dtype', 'autocast',
+           'batched', 'cpu_threads', 'progress_enabled', 'progress', 'append_jsonl', 'iter_jsonl', 'get_secret',
+           'redact', 'package_dir', 'package_data', 'repo_root', 'cache_dir', 'online']
 
 # %% ../nbs/00_core.ipynb #2076d24c
 class TinyStoriesError(Exception):
@@ -99,6 +99,37 @@ def read_json(path, what: str = "JSON file"):
     try: return json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e: raise TinyStoriesError(f"{what} {p} is not valid JSON (line {e.lineno}: {e.msg})") from None
     except UnicodeDecodeError: raise TinyStoriesError(f"{what} {p} is not UTF-8 text") from None
+
+# %% ../nbs/00_core.ipynb #67bafe8d
+@contextlib.contextmanager
+def atomic_dir(path, overwrite: bool = False, what: str = "output directory"):
+    "Yield a temporary folder beside `path`; on success it replaces `path`, on error it is deleted."
+    out = Path(path).expanduser()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise TinyStoriesError(f"{what} {out} exists and is not empty", hint="choose another folder, or overwrite it (--overwrite)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    try:
+        yield tmp
+        if out.is_dir(): shutil.rmtree(out)
+        elif out.exists(): out.unlink()
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True); raise
+
+# %% ../nbs/00_core.ipynb #cbb70128
+def load_torch_file(path, what: str = "PyTorch file"):
+    "The contents of a `torch.save`d file, tensors and plain values only: loading runs no code."
+    import pickle, zipfile, torch
+    p = need_file(path, what)
+    try: return torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise TinyStoriesError(f"{what} {p} holds objects other than tensors and plain values ({str(e).splitlines()[0][:100]}); "
+                               "it was not loaded, since unpickling them could run code",
+                               hint="save plain tensors (a state dict), or convert the file to safetensors") from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as e:
+        raise TinyStoriesError(f"{what} {p} is not a readable PyTorch file ({str(e).splitlines()[0][:100]})",
+                               hint="the file may be truncated: download or save it again") from None
 
 # %% ../nbs/00_core.ipynb #fce8ded4
 @contextlib.contextmanager
@@ -327,17 +358,21 @@ def append_jsonl(path, record):
     with open(path, "a", encoding="utf-8") as f: f.write(json.dumps(record, ensure_ascii=False, default=_json_default) + "\n")
 
 def iter_jsonl(path, what: str = "JSON-lines file"):
-    "The records of a JSON-lines file as `(line number, value)`, blank lines skipped, a cut-off last line dropped with a warning."
+    "The records of a JSON-lines file as `(line number, value)`, streamed a line at a time; blank lines skipped, a cut-off last line dropped with a warning."
     p = need_file(path, what)
-    try: lines = p.read_text(encoding="utf-8").split("\n")
-    except UnicodeDecodeError: raise TinyStoriesError(f"{what} {p} is not UTF-8 text") from None
-    for i, line in enumerate(lines, 1):
-        if not line.strip(): continue
-        try: yield i, json.loads(line)
-        except json.JSONDecodeError as e:
-            if i == len(lines):                             # no newline after it: an append cut off by a crash
-                logger.warning("%s %s: line %d was cut off (a crash while writing it); skipped", what, p, i); return
-            raise TinyStoriesError(f"{what} {p} line {i} is not valid JSON ({e.msg})", hint="fix or delete that line") from None
+    with open(p, encoding="utf-8") as f:
+        lines = enumerate(f, 1)
+        while True:
+            try: i, line = next(lines)
+            except StopIteration: return
+            except UnicodeDecodeError: raise TinyStoriesError(f"{what} {p} is not UTF-8 text") from None
+            if not line.strip(): continue
+            try: rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                if not line.endswith("\n"):                # only the last line lacks one: an append cut off by a crash
+                    logger.warning("%s %s: line %d was cut off (a crash while writing it); skipped", what, p, i); return
+                raise TinyStoriesError(f"{what} {p} line {i} is not valid JSON ({e.msg})", hint="fix or delete that line") from None
+            yield i, rec
 
 # %% ../nbs/00_core.ipynb #ff0707a0
 _KEY_PATTERNS = [re.compile(r"sk-[A-Za-z0-9_\-]{8,}"), re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_\-\.]{8,}"),

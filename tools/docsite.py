@@ -36,7 +36,11 @@ def doc_notebooks(nbs: Path) -> list[Path]:
     nbs = Path(nbs)
     nbl = [p for p in nbs.rglob("*.ipynb") if not any(part.startswith(("_", ".")) for part in p.relative_to(nbs).parts)]
     key = lambda p: (p.name != "index.ipynb", not p.relative_to(nbs).parts[0][0].isdigit(), p.relative_to(nbs).parts)
-    return sorted(nbl, key=key)
+    nbl, seen = sorted(nbl, key=key), {}
+    for p in nbl:                                      # the fallback site is one flat folder: a page name must be unique
+        if (other := seen.setdefault(page_name(p), p)) is not p:
+            raise SystemExit(f"docs: {other.relative_to(nbs)} and {p.relative_to(nbs)} would both become {page_name(p)}; rename one")
+    return nbl
 
 def page_name(nb: Path) -> str:
     "The HTML file a notebook becomes: nbdev's naming (numeric prefix dropped), one flat folder."

@@ -6,16 +6,26 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/06_app/pipeline.html.md"""
 
 # %% ../../nbs/06_app/01_pipeline.ipynb #c21ee02f
 from __future__ import annotations
-import argparse, base64, dataclasses, datetime, html, io, json, os, shutil, time
+import argparse, datetime, html, time
 from dataclasses import dataclass, field
 from pathlib import Path
-from ..core import (Config, TinyStoriesError, dir_lock, load_mapping, logger, need_dir, package_data, read_json,
-                                 sha256_json, write_json)
+from ..core import Config, TinyStoriesError, dir_lock, load_mapping, logger, package_data, read_json, write_json
+from ..data.stories import read_stories, write_jsonl
+from ..data.tokenize import PrepareConfig, load_prepared, prepare
+from ..eval.judge import Judge, check_judge_settings
+from ..eval.metrics import RougeIndex
+from ..eval.report import REPORT_CSS, METRICS_HEADER, html_image, html_page, html_table, metrics_table, plot_summary
+from ..eval.results import load_samples, load_summary
+from ..eval.runner import EvalConfig, evaluate
+from ..model.checkpoint import list_checkpoints
+from ..model.gpt import GPTConfig, count_params
+from ..model.train import TrainConfig, plot_losses, read_metrics, train
+from ..synth.generate import GenerateConfig, generate_stories
 
 # %% auto #0
-__all__ = ['PipelineConfig', 'shipped_configs', 'load_pipeline_config', 'stage_stories', 'resolve_tokenizer', 'stage_data',
-           'stage_train', 'check_judge', 'make_judge', 'stage_eval', 'write_report', 'check_pipeline', 'run_pipeline',
-           'cli_demo', 'cli_pipeline']
+__all__ = ['OFFLINE_NOTE', 'PIPELINE_CSS', 'PipelineConfig', 'shipped_configs', 'load_pipeline_config', 'generate_config',
+           'prepare_config', 'train_config', 'eval_config', 'check_pipeline', 'stage_stories', 'resolve_tokenizer',
+           'stage_data', 'stage_train', 'stage_eval', 'write_report', 'run_pipeline', 'cli_demo', 'cli_pipeline']
 
 # %% ../../nbs/06_app/01_pipeline.ipynb #84206517
 @dataclass
@@ -32,7 +42,7 @@ class PipelineConfig(Config):
     prepare: dict = field(default_factory=dict)   # PrepareConfig settings (vocab_size, val_fraction, top_k, ...)
     train: dict = field(default_factory=dict)     # TrainConfig settings (preset, model, max_steps, lr, ...)
     eval: dict = field(default_factory=dict)      # EvalConfig settings (evalset, n_per_prompt, probes, ...)
-    judge: dict | None = None           # {model, base_url, api_key_env, budget_usd, mode}: grade with an LLM
+    judge: dict | None = None           # judge settings (model, base_url, api_key_env, budget_usd, mode, ...): grade with an LLM
 
     def __post_init__(self):
         super().__post_init__()                     # every number finite
@@ -44,6 +54,7 @@ class PipelineConfig(Config):
             raise TinyStoriesError(f"pipeline: n_stories must be at least 10, got {self.n_stories}")
         self.inputs, self.val = [str(p) for p in self.inputs], [str(p) for p in self.val]
 
+# %% ../../nbs/06_app/01_pipeline.ipynb #bc804ee1
 def shipped_configs() -> dict[str, Path]:
     "The pipeline configs shipped with the package, by name."
     return {p.stem: p for p in sorted(package_data("configs").glob("*.toml"))}
@@ -57,45 +68,56 @@ def load_pipeline_config(spec, **overrides) -> PipelineConfig:
     d.update({k: v for k, v in overrides.items() if v is not None})
     return PipelineConfig.from_dict(d, what=f"pipeline config {p}")
 
-# %% ../../nbs/06_app/01_pipeline.ipynb #84331417
-def _generate_cfg(cfg: PipelineConfig):
-    from tinystories_nb.synth.generate import GenerateConfig
+# %% ../../nbs/06_app/01_pipeline.ipynb #12595986
+def generate_config(cfg: PipelineConfig) -> GenerateConfig:
     return GenerateConfig.from_dict({"teacher": cfg.teacher, "n": cfg.n_stories or 6000, "seed": cfg.seed, **cfg.generate},
                                     what="pipeline [generate]")
 
-def stage_stories(cfg: PipelineConfig, out: Path) -> tuple[list[str], dict]:
-    "Stories for `prepare`: generated, capped from the inputs, or the inputs themselves; returns (inputs, info)."
-    if cfg.teacher != "none":
-        from tinystories_nb.synth.generate import GenerateConfig, generate
-        rep = generate(out/"corpus", _generate_cfg(cfg))
-        return [str(out/"corpus"/"stories.jsonl")], {"teacher": cfg.teacher, "stories": rep.counts.get("done", 0), "counts": rep.counts}
-    if cfg.n_stories is None: return list(cfg.inputs), {"inputs": cfg.inputs}
-    from tinystories_nb.data.stories import read_stories, write_jsonl
+def prepare_config(cfg: PipelineConfig) -> PrepareConfig: return PrepareConfig.from_dict(cfg.prepare, what="pipeline [prepare]")
+
+def train_config(cfg: PipelineConfig, data_dir: Path) -> TrainConfig:
+    return TrainConfig.from_dict({"seed": cfg.seed, **cfg.train, "data": str(data_dir)}, what="pipeline [train]")
+
+def eval_config(cfg: PipelineConfig) -> EvalConfig: return EvalConfig.from_dict({"seed": cfg.seed, **cfg.eval}, what="pipeline [eval]")
+
+def check_pipeline(cfg: PipelineConfig):
+    "Every stage's settings, checked before the first stage runs."
+    if cfg.teacher != "none": generate_config(cfg)
+    prepare_config(cfg); train_config(cfg, Path(".")); eval_config(cfg)
+    if cfg.judge: check_judge_settings(cfg.judge, "pipeline [judge]")
+    if cfg.tokenizer and not cfg.tokenizer.startswith("hf://"): resolve_tokenizer(cfg.tokenizer)
+
+# %% ../../nbs/06_app/01_pipeline.ipynb #84331417
+def _copy_first(cfg: PipelineConfig, out: Path) -> tuple[list[str], dict]:
+    "The first `n_stories` stories of the inputs, copied once to `out/corpus/stories.jsonl`."
     dest, marker = out/"corpus"/"stories.jsonl", out/"corpus"/"source.json"
     want = {"inputs": cfg.inputs, "n_stories": cfg.n_stories}
     if not (dest.exists() and marker.exists() and read_json(marker) == want):
-        def first(n):
-            for i, s in enumerate(read_stories(cfg.inputs)):
-                if i >= n: return
-                yield s
-        n = write_jsonl(first(cfg.n_stories), dest)
+        stories = (s for s, _ in zip(read_stories(cfg.inputs), range(cfg.n_stories)))
+        logger.info("copied %d stories from %s", write_jsonl(stories, dest), cfg.inputs)
         write_json(marker, want)
-        logger.info("copied %d stories from %s", n, cfg.inputs)
-    return [str(dest)], {**want, "stories": sum(1 for _ in open(dest, encoding="utf-8"))}
+    return [str(dest)], {**want, "stories": sum(1 for _ in read_stories(dest))}
+
+def stage_stories(cfg: PipelineConfig, out: Path) -> tuple[list[str], dict]:
+    "Stories for `prepare`: generated, capped from the inputs, or the inputs themselves; returns (inputs, info)."
+    if cfg.teacher == "none":
+        return _copy_first(cfg, out) if cfg.n_stories is not None else (list(cfg.inputs), {"inputs": cfg.inputs})
+    rep = generate_stories(out/"corpus", generate_config(cfg))
+    return [str(out/"corpus"/"stories.jsonl")], {"teacher": cfg.teacher, "stories": rep.counts.get("done", 0), "counts": rep.counts}
 
 # %% ../../nbs/06_app/01_pipeline.ipynb #1d91f7eb
+def _hub_tokenizer(repo: str) -> str:
+    try: from huggingface_hub import hf_hub_download      # optional ([hf] extra)
+    except ImportError: raise TinyStoriesError("hf:// tokenizers need huggingface_hub", hint='pip install "tinystories_nb[hf]"') from None
+    try: return hf_hub_download(repo, "tokenizer.json")
+    except Exception as e:
+        raise TinyStoriesError(f"cannot fetch tokenizer.json of {repo} from the Hugging Face hub: {str(e).splitlines()[0][:120]}",
+                               hint="check the name and your network, or download tokenizer.json and give its path") from None
+
 def resolve_tokenizer(spec: str | None) -> str | None:
     "A local tokenizer.json for `spec`: a file, a folder holding one, or hf://OWNER/NAME fetched from the hub."
     if spec is None: return None
-    if spec.startswith("hf://"):
-        repo = spec[len("hf://"):].strip("/")
-        try:
-            from huggingface_hub import hf_hub_download
-            return hf_hub_download(repo, "tokenizer.json")
-        except ImportError: raise TinyStoriesError("hf:// tokenizers need huggingface_hub", hint='pip install "tinystories_nb[hf]"') from None
-        except Exception as e:
-            raise TinyStoriesError(f"cannot fetch tokenizer.json of {repo} from the Hugging Face hub: {str(e).splitlines()[0][:120]}",
-                                   hint="check the name and your network, or download tokenizer.json and give its path") from None
+    if spec.startswith("hf://"): return _hub_tokenizer(spec[len("hf://"):].strip("/"))
     p = Path(spec)
     if p.is_dir(): p = p/"tokenizer.json"
     if not p.exists(): raise TinyStoriesError(f"tokenizer not found: {p}", hint="give a tokenizer.json, a folder with one, or hf://OWNER/NAME")
@@ -103,28 +125,16 @@ def resolve_tokenizer(spec: str | None) -> str | None:
 
 def stage_data(cfg: PipelineConfig, out: Path, inputs: list[str]):
     "Clean, tokenize and pretokenise into `out/data` (a no-op when it is up to date)."
-    from tinystories_nb.data.tokenize import prepare
-    return prepare(inputs, out/"data", val=cfg.val or None, tokenizer=resolve_tokenizer(cfg.tokenizer), cfg=_prepare_cfg(cfg))
-
-def _prepare_cfg(cfg: PipelineConfig):
-    from tinystories_nb.data.tokenize import PrepareConfig
-    return PrepareConfig.from_dict(cfg.prepare, what="pipeline [prepare]")
+    return prepare(inputs, out/"data", val=cfg.val or None, tokenizer=resolve_tokenizer(cfg.tokenizer), cfg=prepare_config(cfg))
 
 # %% ../../nbs/06_app/01_pipeline.ipynb #35870aba
 def _last_step(run: Path) -> int:
-    from tinystories_nb.model.checkpoint import list_checkpoints
     try: return max((c.step for c in list_checkpoints(run)), default=0)
     except TinyStoriesError: return 0
 
-def _train_cfg(cfg: PipelineConfig, data_dir: Path):
-    from tinystories_nb.model.train import TrainConfig
-    return TrainConfig.from_dict({"seed": cfg.seed, **cfg.train, "data": str(data_dir)}, what="pipeline [train]")
-
 def stage_train(cfg: PipelineConfig, out: Path, data_dir: Path) -> dict:
     "Train into `out/run`, or resume, or skip a finished run; returns what happened."
-    from tinystories_nb.model.train import train
-    tcfg = _train_cfg(cfg, data_dir)
-    run = out/"run"
+    tcfg, run = train_config(cfg, data_dir), out/"run"
     done = _last_step(run)
     if done >= tcfg.max_steps: return {"run": str(run), "skipped": True, "step": done}
     res = train(tcfg, data=data_dir, out=run, resume=done > 0)
@@ -135,154 +145,97 @@ def stage_train(cfg: PipelineConfig, out: Path, data_dir: Path) -> dict:
             ("step", "stop_reason", "train_loss", "val_loss", "val_bpb", "tokens", "seconds")}}
 
 # %% ../../nbs/06_app/01_pipeline.ipynb #1a40056e
-def check_judge(jcfg: dict | None):
-    "Check a `[judge]` table without contacting anyone: known settings, a model, numbers in range, the key in the environment."
-    if not jcfg: return
-    from tinystories_nb.core import get_secret
-    known = {"model", "base_url", "api_key_env", "budget_usd", "mode", "max_concurrency", "prompt"}
-    if bad := sorted(set(jcfg) - known): raise TinyStoriesError(f"pipeline [judge]: unknown setting(s) {', '.join(bad)}", hint=f"valid: {', '.join(sorted(known))}")
-    if not jcfg.get("model"): raise TinyStoriesError("pipeline [judge] needs a model", hint='e.g. model = "gpt-4o"')
-    b, c = jcfg.get("budget_usd"), jcfg.get("max_concurrency", 16)
-    if b is not None and not (isinstance(b, (int, float)) and 0 < b < float("inf")): raise TinyStoriesError(f"pipeline [judge]: budget_usd must be a positive number, got {b!r}")
-    if not (isinstance(c, int) and c >= 1): raise TinyStoriesError(f"pipeline [judge]: max_concurrency must be at least 1, got {c!r}")
-    if env := jcfg.get("api_key_env", "OPENAI_API_KEY"): get_secret(env)
-
-def make_judge(jcfg: dict | None, cache: Path):
-    "A `Judge` over the shared LLM client from a `[judge]` table (the key is read from the environment only)."
-    if not jcfg: return None
-    from tinystories_nb.eval.judge import Judge
-    from tinystories_nb.synth.llm import LLMClient
-    check_judge(jcfg)
-    client = LLMClient(jcfg["model"], base_url=jcfg.get("base_url"), api_key_env=jcfg.get("api_key_env", "OPENAI_API_KEY"),
-                       max_concurrency=jcfg.get("max_concurrency", 16), budget_usd=jcfg.get("budget_usd"))
-    return Judge(client, jcfg.get("prompt", "story"), cache=cache, mode=jcfg.get("mode", "auto"))
-
-def _rouge_index(out: Path, inputs: list[str]):
+def _rouge_index(out: Path, inputs: list[str]) -> RougeIndex:
     "An n-gram index of the training stories (built once), to find each completion's closest training story."
-    from tinystories_nb.data.stories import read_stories
-    from tinystories_nb.eval.metrics import RougeIndex
-    path = out/"rouge_index"
-    try: return RougeIndex(path)
-    except TinyStoriesError: return RougeIndex.build(read_stories(inputs), path, n=2)
-
-def _eval_cfg(cfg: PipelineConfig):
-    from tinystories_nb.eval.evaluate import EvalConfig
-    return EvalConfig.from_dict({"seed": cfg.seed, **cfg.eval}, what="pipeline [eval]")
+    try: return RougeIndex(out/"rouge_index")
+    except TinyStoriesError: return RougeIndex.build(read_stories(inputs), out/"rouge_index", n=2)
 
 def stage_eval(cfg: PipelineConfig, out: Path, run: Path, data_dir: Path, inputs: list[str]) -> dict:
     "Evaluate the trained model into `out/eval`; returns its summary."
-    from tinystories_nb.eval.evaluate import evaluate
-    ecfg = _eval_cfg(cfg)
-    judge = make_judge(cfg.judge, out/"eval"/"judge_cache.sqlite")
+    judge = Judge.from_settings(cfg.judge, cache=out/"eval"/"judge_cache.sqlite", what="pipeline [judge]") if cfg.judge else None
     index = _rouge_index(out, inputs) if cfg.n_stories is not None else None   # full datasets: build it with `tinystories eval`
     device = cfg.train.get("device", "auto")
-    return evaluate(run, out/"eval", ecfg, judge=judge, data=data_dir, rouge_index=index, label="demo model",
+    return evaluate(run, out/"eval", eval_config(cfg), judge=judge, data=data_dir, rouge_index=index, label="demo model",
                     device=None if device == "auto" else device)
 
 # %% ../../nbs/06_app/01_pipeline.ipynb #9f97bc39
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-    buf = io.BytesIO(); fig.savefig(buf, format="png", dpi=110, bbox_inches="tight"); plt.close(fig)
-    return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+OFFLINE_NOTE = ("<p class='note'>The stories were written by the <b>offline teacher</b>, a procedural story engine (not an "
+                "LLM) that lets this pipeline run with no key and no network. A model trained on them learns its simpler "
+                "language; train on real TinyStories with <code>tinystories demo --data FILE</code> or "
+                "<code>tinystories pipeline --config paper-33M</code>.</p>")
 
-def _table(rows, header=None) -> str:
-    h = "".join(f"<th>{html.escape(str(c))}</th>" for c in header) if header else ""
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table>{'<thead><tr>' + h + '</tr></thead>' if h else ''}<tbody>{body}</tbody></table>"
+def _stages_section(info: dict) -> str:
+    rows = [[k, f"{v['seconds']:.1f} s", "reused" if v.get("reused") else "ran"] for k, v in info["stages"].items()]
+    stories = info["stages"].get("stories", {}).get("info", {})
+    note = OFFLINE_NOTE if info["config"]["teacher"] == "offline" else ""
+    return ("<h2>Stages</h2>" + html_table(rows, ["stage", "time", ""]) + note +
+            "<h2>Stories</h2>" + html_table([[k, v] for k, v in stories.items() if k != "counts"]))
 
-_CSS = """body{font:15px/1.55 system-ui,-apple-system,'Segoe UI',sans-serif;max-width:980px;margin:2rem auto;padding:0 1rem;color:#1f2d3d}
-h1{margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #dde1e6;padding-bottom:.3rem}.lead{color:#52606d}
-table{border-collapse:collapse;margin:.6rem 0}td,th{border:1px solid #dde1e6;padding:.3rem .6rem;text-align:left}th{background:#f5f6f8}
-.story{background:#f8f9fb;border-left:4px solid #2c7be5;padding:.6rem .9rem;margin:.8rem 0;white-space:pre-wrap}
-.story .prompt{color:#52606d}.story .gen{color:#1f2d3d}.note{background:#fff8e1;border-left:4px solid #f0b400;padding:.5rem .9rem}
-img{max-width:100%}"""
-
-def write_report(out, info: dict) -> Path:
-    "Write `out/report.html` from a finished pipeline's directory and stage info."
-    import matplotlib; matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    from tinystories_nb.eval.evaluate import load_samples, load_summary, metrics_table, plot_summary
-    from tinystories_nb.model.gpt import GPTConfig
-    from tinystories_nb.data.tokenize import load_prepared
-    from tinystories_nb.model.train import plot_losses, read_metrics
-    out = Path(out)
-    cfg, stages = info["config"], info["stages"]
-    parts = [f"<h1>tinystories_nb pipeline report</h1><p class='lead'>{html.escape(info['finished'])} · directory "
-             f"<code>{html.escape(str(out.resolve()))}</code></p>"]
-    parts.append("<h2>Stages</h2>" + _table([[k, f"{v['seconds']:.1f} s", "reused" if v.get("reused") else "ran"]
-                                             for k, v in stages.items()], ["stage", "time", ""]))
-    st = stages.get("stories", {}).get("info", {})
-    if cfg["teacher"] == "offline":
-        parts.append("<p class='note'>The stories were written by the <b>offline teacher</b>, a procedural story grammar "
-                     "(not an LLM) that lets this pipeline run with no key and no network. A model trained on them learns "
-                     "its simpler language; train on real TinyStories with <code>tinystories demo --data FILE</code> or "
-                     "<code>tinystories pipeline --config paper-33M</code>.</p>")
-    parts.append("<h2>Stories</h2>" + _table([[k, v] for k, v in st.items() if k != "counts"]))
-    p = load_prepared(out/"data")
-    m = p.manifest
+def _data_section(out: Path) -> str:
+    m = load_prepared(out/"data").manifest
     rows = [[s, f"{v['stories']:,}", f"{v['tokens']:,}", f"{v['bytes']:,}", f"{v['bytes'] / max(v['tokens'], 1):.2f}"]
             for s, v in m["splits"].items()]
     removed = ", ".join(f"{k}: {v}" for k, v in m["cleaning"]["removed"].items() if v) or "none"
-    parts.append("<h2>Data</h2>" + _table(rows, ["split", "stories", "tokens", "bytes", "bytes/token"]) +
-                 f"<p>Tokenizer: {m['tokenizer']['vocab_size']:,} tokens ({html.escape(str(m['tokenizer'].get('source', '')))}). "
-                 f"Removed by cleaning: {html.escape(removed)}.</p>")
-    run = out/"run"
-    rc = read_json(run/"config.json")
-    mc = GPTConfig.from_dict(rc["model"]) if "model" in rc and isinstance(rc["model"], dict) and "n_layer" in rc["model"] else None
-    tr = stages.get("train", {}).get("info", {})
-    recs = read_metrics(run/"metrics.jsonl")
-    mrows = []
-    if mc is not None:
-        from tinystories_nb.model.gpt import count_params
-        n = count_params(mc)
-        mrows = [["family", mc.family], ["layers × width × heads", f"{mc.n_layer} × {mc.n_embd} × {mc.n_head}"],
-                 ["context", mc.block_size], ["parameters", f"{n['total'] if isinstance(n, dict) else n:,}"]]
-    last_val = [r for r in recs if "val_loss" in r]
-    if last_val: mrows += [["final validation loss", f"{last_val[-1]['val_loss']:.3f} nats/token"],
-                           ["bits per byte", f"{last_val[-1].get('val_bpb', float('nan')):.3f}"]]
-    if tr.get("tokens"): mrows += [["tokens trained on", f"{tr['tokens']:,}"], ["training time", f"{tr['seconds']:.0f} s"]]
-    fig, ax = plt.subplots(figsize=(7, 3.6)); plot_losses(recs, ax=ax); ax.set_title("training loss")
-    parts.append("<h2>Model and training</h2>" + _table(mrows) + _png(fig))
-    ev = out/"eval"
-    shown = {}
-    for r in load_samples(ev, kind="beginning"):                 # the first completion of each of 6 beginnings
-        if len(shown) < 6: shown.setdefault(r["prompt_id"], r)
-    parts.append("<h2>Stories the model wrote</h2><p>Each beginning (grey) is from the package's evaluation set, cut "
-                 "mid-sentence; the model continues it.</p>" +
-                 "".join(f"<div class='story'><span class='prompt'>{html.escape(r['prompt'])}</span>"
-                         f"<span class='gen'>{html.escape(r['completion'])}</span></div>" for r in shown.values()))
-    summ = load_summary(ev)
-    parts.append("<h2>Evaluation</h2>" + _table(metrics_table(summ), ["metric", "mean", "95% interval", "n", "failures"]) +
-                 _png(plot_summary(summ)) +
-                 "<p>The full evaluation report, with every sample, is <a href='eval/report.html'>eval/report.html</a>.</p>")
-    page = f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>tinystories_nb report</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>"
-    path = out/"report.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+    return ("<h2>Data</h2>" + html_table(rows, ["split", "stories", "tokens", "bytes", "bytes/token"]) +
+            f"<p>Tokenizer: {m['tokenizer']['vocab_size']:,} tokens ({html.escape(str(m['tokenizer'].get('source', '')))}). "
+            f"Removed by cleaning: {html.escape(removed)}.</p>")
 
 # %% ../../nbs/06_app/01_pipeline.ipynb #77fb7a2a
-def check_pipeline(cfg: PipelineConfig):
-    "Every stage's settings, checked before the first stage runs: a typo in [eval] is reported before training, not after."
-    if cfg.teacher != "none": _generate_cfg(cfg)
-    _prepare_cfg(cfg); _train_cfg(cfg, Path(".")); _eval_cfg(cfg); check_judge(cfg.judge)
-    if cfg.tokenizer and not cfg.tokenizer.startswith("hf://"): resolve_tokenizer(cfg.tokenizer)
+def _model_section(out: Path, info: dict) -> str:
+    import matplotlib.pyplot as plt                            # slow to import: only when a report is written
+    run, tr = out/"run", info["stages"].get("train", {}).get("info", {})
+    mc, recs = GPTConfig.from_dict(read_json(run/"config.json")["model"]), read_metrics(run/"metrics.jsonl")
+    rows = [["family", mc.family], ["layers × width × heads", f"{mc.n_layer} × {mc.n_embd} × {mc.n_head}"],
+            ["context", mc.block_size], ["parameters", f"{count_params(mc)['total']:,}"]]
+    if vals := [r for r in recs if "val_loss" in r]:
+        rows += [["final validation loss", f"{vals[-1]['val_loss']:.3f} nats/token"], ["bits per byte", f"{vals[-1].get('val_bpb', float('nan')):.3f}"]]
+    if tr.get("tokens"): rows += [["tokens trained on", f"{tr['tokens']:,}"], ["training time", f"{tr['seconds']:.0f} s"]]
+    fig, ax = plt.subplots(figsize=(7, 3.6)); plot_losses(recs, ax=ax); ax.set_title("training loss")
+    return "<h2>Model and training</h2>" + html_table(rows) + html_image(fig, dpi=110)
 
+def _stories_section(out: Path, k: int = 6) -> str:
+    shown = {}
+    for r in load_samples(out/"eval", kind="beginning"):            # the first completion of each of k beginnings
+        if len(shown) < k: shown.setdefault(r["prompt_id"], r)
+    return ("<h2>Stories the model wrote</h2><p>Each beginning (grey) is from the package's evaluation set, cut "
+            "mid-sentence; the model continues it.</p>" +
+            "".join(f"<div class='story'><span class='prompt'>{html.escape(r['prompt'])}</span>"
+                    f"<span class='gen'>{html.escape(r['completion'])}</span></div>" for r in shown.values()))
+
+def _eval_section(out: Path) -> str:
+    summary = load_summary(out/"eval")
+    return ("<h2>Evaluation</h2>" + html_table(metrics_table(summary), METRICS_HEADER) + html_image(plot_summary(summary), dpi=110) +
+            "<p>The full evaluation report, with every sample, is <a href='eval/report.html'>eval/report.html</a>.</p>")
+
+# %% ../../nbs/06_app/01_pipeline.ipynb #a1ab32cd
+PIPELINE_CSS = REPORT_CSS + (".story{background:#f8f9fb;border-left:4px solid #2c7be5;padding:.6rem .9rem;margin:.8rem 0;white-space:pre-wrap}"
+                             ".story .prompt{color:#52606d}.note{background:#fff8e1;border-left:4px solid #f0b400;padding:.5rem .9rem}img{max-width:100%}")
+
+def write_report(out, info: dict) -> Path:
+    "Write `out/report.html` from a finished pipeline's directory and stage info."
+    out = Path(out)
+    header = (f"<h1>tinystories_nb pipeline report</h1><p>{html.escape(info['finished'])} · directory "
+              f"<code>{html.escape(str(out.resolve()))}</code></p>")
+    parts = [header, _stages_section(info), _data_section(out), _model_section(out, info),
+             _stories_section(out), _eval_section(out)]
+    (path := out/"report.html").write_text(html_page("tinystories_nb report", parts, css=PIPELINE_CSS), encoding="utf-8")
+    return path
+
+# %% ../../nbs/06_app/01_pipeline.ipynb #eff345db
 def run_pipeline(cfg: PipelineConfig, out=None, echo=None) -> Path:
     "Run every stage of `cfg` into `out` (default `cfg.out`), reusing finished work; returns the report's path."
     check_pipeline(cfg)
-    with dir_lock(out or cfg.out, "pipeline") as out: return _run_pipeline(cfg, out, echo)
+    with dir_lock(out or cfg.out, "pipeline") as out: return _run_stages(cfg, out, echo or logger.info)
 
-def _run_pipeline(cfg: PipelineConfig, out: Path, echo) -> Path:
-    say = echo or (lambda msg: logger.info(msg))
+def _run_stages(cfg: PipelineConfig, out: Path, say) -> Path:
     info = {"config": cfg.to_dict(), "stages": {}}
     def stage(name, fn, *args):
-        say(f"[{name}]")
-        t0 = time.time()
+        say(f"[{name}]"); t0 = time.time()
         res = fn(*args)
         info["stages"][name] = {"seconds": time.time() - t0}
         return res
-    inputs, st = stage("stories", stage_stories, cfg, out)
-    info["stages"]["stories"]["info"] = st
+    inputs, info_stories = stage("stories", stage_stories, cfg, out)
+    info["stages"]["stories"]["info"] = info_stories
     prep = stage("data", stage_data, cfg, out, inputs)
     info["stages"]["data"]["reused"] = bool(getattr(prep, "reused", False))
     tr = stage("train", stage_train, cfg, out, out/"data")
@@ -306,10 +259,19 @@ def _judge_from(args, cfg: PipelineConfig) -> PipelineConfig:
     key = None if args.judge_api_key_env.lower() == "none" else args.judge_api_key_env
     return cfg.replace(judge={**(cfg.judge or {}), "model": args.judge_model, "base_url": args.judge_base_url, "api_key_env": key})
 
-def _finish(report: Path):
+def _finish(report: Path) -> int:
     print(f"\nreport: {report.resolve()}")
     print(f"open it in a browser, e.g.  python -m webbrowser file://{report.resolve()}")
     return 0
+
+# %% ../../nbs/06_app/01_pipeline.ipynb #dd9bb57f
+def _run_demo(args) -> int:
+    cfg = load_pipeline_config("demo")
+    if args.data: cfg = cfg.replace(teacher="none", inputs=args.data)
+    if args.n_stories is not None: cfg = cfg.replace(n_stories=args.n_stories)
+    if args.steps is not None: cfg = cfg.replace(train={**cfg.train, "max_steps": args.steps})
+    if args.device: cfg = cfg.replace(train={**cfg.train, "device": args.device})
+    return _finish(run_pipeline(_judge_from(args, cfg), args.out, echo=print))
 
 def cli_demo(p: argparse.ArgumentParser):
     _common(p)
@@ -318,20 +280,11 @@ def cli_demo(p: argparse.ArgumentParser):
     p.add_argument("--n-stories", type=int, default=None, metavar="N", help=f"stories to generate (or read from --data) (default: {demo.n_stories})")
     p.add_argument("--steps", type=int, default=None, metavar="N", help=f"training steps (default: {demo.train['max_steps']})")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
-    def run(args):
-        cfg = load_pipeline_config("demo")
-        if args.data: cfg = cfg.replace(teacher="none", inputs=args.data)
-        if args.n_stories is not None: cfg = cfg.replace(n_stories=args.n_stories)
-        if args.steps is not None: cfg = cfg.replace(train={**cfg.train, "max_steps": args.steps})
-        if args.device: cfg = cfg.replace(train={**cfg.train, "device": args.device})
-        cfg = _judge_from(args, cfg)
-        return _finish(run_pipeline(cfg, args.out, echo=print))
-    return run
+    return _run_demo
+
+def _run_config(args) -> int: return _finish(run_pipeline(_judge_from(args, load_pipeline_config(args.config)), args.out, echo=print))
 
 def cli_pipeline(p: argparse.ArgumentParser):
     _common(p)
     p.add_argument("--config", required=True, metavar="CONFIG", help=f"a config file, or a shipped one: {', '.join(shipped_configs())}")
-    def run(args):
-        cfg = _judge_from(args, load_pipeline_config(args.config))
-        return _finish(run_pipeline(cfg, args.out, echo=print))
-    return run
+    return _run_config

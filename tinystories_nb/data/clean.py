@@ -9,12 +9,13 @@ from __future__ import annotations
 import dataclasses, hashlib, re, unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
+from fastcore.basics import patch
 from ..core import Config, TinyStoriesError
 from .stories import Story
 
 # %% auto #0
-__all__ = ['CHANGE_KINDS', 'REMOVAL_REASONS', 'CleanConfig', 'clean_text', 'drop_reason', 'story_key', 'in_val', 'CleanReport',
-           'clean_stories']
+__all__ = ['CHANGE_KINDS', 'REMOVAL_REASONS', 'CleanConfig', 'clean_text', 'drop_reason', 'story_key', 'in_val', 'repeat_reason',
+           'CleanReport', 'format_counts', 'clean_stories']
 
 # %% ../../nbs/01_data/01_clean.ipynb #bcd7df50
 @dataclass
@@ -35,16 +36,16 @@ class CleanConfig(Config):
         if self.min_words < 0: raise TinyStoriesError(f"min_words must be >= 0, got {self.min_words}")
 
 # %% ../../nbs/01_data/01_clean.ipynb #4ce6c9a9
-def _table(pairs: dict) -> tuple[re.Pattern, dict]:
+def _replacer(pairs: dict) -> tuple[re.Pattern, dict]:
     "A pattern that finds any key of `pairs` and a `str.translate` table that replaces them."
     return re.compile("[" + "".join(map(re.escape, pairs)) + "]"), str.maketrans(pairs)
 
-_QUOTES = _table({**dict.fromkeys("‘’‚‛′´", "'"), **dict.fromkeys("“”„‟″«»", '"')})
-_DASHES = _table(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"))
-_ELLIPSES = _table({"…": "..."})
-_SPACES = _table({**dict.fromkeys("\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000", " "),
+_QUOTES = _replacer({**dict.fromkeys("‘’‚‛′´", "'"), **dict.fromkeys("“”„‟″«»", '"')})
+_DASHES = _replacer(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"))
+_ELLIPSES = _replacer({"…": "..."})
+_SPACES = _replacer({**dict.fromkeys("\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000", " "),
                   "\u2028": "\n", "\u2029": "\n\n"})
-_INVISIBLE = _table(dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+_INVISIBLE = _replacer(dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 _PRIVATE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010ffff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # UTF-8 bytes of a non-ASCII character decoded as cp1252/latin-1: a lead byte (Â Ã â ð ...) then continuation bytes
@@ -61,12 +62,13 @@ def _fix_whitespace(t: str) -> str:
     if "\n\n\n" in t: t = _BLANK_RUN.sub("\n\n", t)
     return t.strip()
 
+# %% ../../nbs/01_data/01_clean.ipynb #eff1bfc2
 def clean_text(text: str, cfg: CleanConfig | None = None) -> tuple[str, list[str]]:
     "Repair and normalise `text`; returns the new text and the names of the repairs that changed it."
     cfg, t, kinds = cfg or CleanConfig(), text, []
     if not t.isascii():
         if cfg.fix_mojibake and _MOJIBAKE.search(t):
-            import ftfy
+            import ftfy                                 # imported here: slow to import, and rarely needed
             new = _LOST_QUOTE.sub("\u201d", ftfy.fix_encoding(t))
             if new != t: t = new; kinds.append("mojibake")
         if cfg.normalize:
@@ -105,6 +107,13 @@ def in_val(key: int, val_fraction: float) -> bool:
     "Does a story with this key belong to the validation split? (Deterministic: the key picks the split.)"
     return key < val_fraction * 2**64
 
+def repeat_reason(key: int, seen: set, exclude: set | None = None, dedupe: bool = True) -> str | None:
+    "'overlap' if `key` is in `exclude`, 'duplicate' if it was `seen` (with `dedupe`), else None, adding it to `seen`."
+    if exclude is not None and key in exclude: return "overlap"
+    if dedupe and key in seen: return "duplicate"
+    seen.add(key)
+    return None
+
 # %% ../../nbs/01_data/01_clean.ipynb #a0683760
 @dataclass
 class CleanReport:
@@ -133,14 +142,18 @@ class CleanReport:
         "Every story read is either kept or counted under one removal reason."
         assert self.stories_in == self.stories_out + sum(self.removed.values()), (self.stories_in, self.stories_out, self.removed)
 
-    def summary(self) -> str:
-        "A few lines for people: stories in/out, removals and changes with their counts."
-        rm = ", ".join(f"{k} {v:,}" for k, v in self.removed.items() if v) or "none"
-        ch = ", ".join(f"{k} {v:,}" for k, v in self.changed.items() if v) or "none"
-        fl = ", ".join(f"{k} {v:,}" for k, v in self.flagged.items() if v) or "none"
-        return (f"stories: {self.stories_in:,} in, {self.stories_out:,} kept\nremoved: {rm}\n"
-                f"changed (stories): {ch}\nflagged, kept: {fl}")
+# %% ../../nbs/01_data/01_clean.ipynb #f0315ea2
+def format_counts(counts: dict) -> str:
+    "The non-zero counts as 'name 1,234, other 5', or 'none'."
+    return ", ".join(f"{k} {v:,}" for k, v in counts.items() if v) or "none"
 
+@patch
+def summary(self: CleanReport) -> str:
+    "A few lines for people: stories in/out, removals and changes with their counts."
+    return (f"stories: {self.stories_in:,} in, {self.stories_out:,} kept\nremoved: {format_counts(self.removed)}\n"
+            f"changed (stories): {format_counts(self.changed)}\nflagged, kept: {format_counts(self.flagged)}")
+
+# %% ../../nbs/01_data/01_clean.ipynb #63bf5026
 def _snippet(before: str, after: str, width: int = 40) -> dict:
     "The text around the first difference between `before` and `after`."
     i = next((i for i, (a, b) in enumerate(zip(before, after)) if a != b), min(len(before), len(after)))
@@ -162,11 +175,7 @@ def clean_stories(stories: Iterable[Story], cfg: CleanConfig | None = None, repo
             report.changed[k] += 1
             if report.wants(k): report.example(k, story=name, **_snippet(s.text, text))
         reason = drop_reason(text, cfg, truncated=bool(s.meta.get("truncated")))
-        if reason is None:
-            key = story_key(text)
-            if exclude is not None and key in exclude: reason = "overlap"
-            elif cfg.dedupe and key in seen: reason = "duplicate"
-            else: seen.add(key)
+        if reason is None: reason = repeat_reason(story_key(text), seen, exclude, cfg.dedupe)
         if reason:
             report.removed[reason] += 1
             report.example(reason, story=name, text=(text or s.text)[:80])

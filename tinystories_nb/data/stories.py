@@ -10,12 +10,13 @@ import io, itertools, json, os, re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Iterable, Iterator
-from ..core import TinyStoriesError, atomic_write, logger, need_file
+from fastcore.basics import patch
+from ..core import TinyStoriesError, atomic_write, batched, iter_jsonl, logger, need_file
 
 # %% auto #0
-__all__ = ['EOT', 'MAX_LINE', 'FORMATS', 'INSTRUCT_LABELS', 'WRITERS', 'Story', 'read_text', 'read_instruct', 'read_all_data',
-           'read_jsonl', 'write_jsonl', 'read_parquet', 'write_parquet', 'detect_format', 'read_stories', 'write_text',
-           'format_instruct', 'write_instruct', 'write_all_data_json', 'write_stories', 'read_hf']
+__all__ = ['EOT', 'MAX_LINE', 'INSTRUCT_LABELS', 'FORMATS', 'WRITERS', 'Story', 'read_text', 'read_instruct', 'read_all_data',
+           'read_jsonl', 'write_jsonl', 'read_parquet', 'write_parquet', 'detect_format', 'as_paths', 'read_stories',
+           'write_text', 'format_instruct', 'write_instruct', 'write_all_data_json', 'write_stories', 'read_hf']
 
 # %% ../../nbs/01_data/00_stories.ipynb #88620fa8
 EOT = "<|endoftext|>"
@@ -38,18 +39,7 @@ class Story:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         return {k: v for k, v in d.items() if v is not None and not (k == "meta" and not v)}
 
-    @classmethod
-    def from_dict(cls, d, where: str = "record") -> Story:
-        "A `Story` from a JSONL record, checking types; unknown keys go to `meta`."
-        if not isinstance(d, dict): raise TinyStoriesError(f"{where} is not a JSON object", hint="each record must be {\"text\": ...}")
-        if "text" not in d: raise TinyStoriesError(f"{where} has no 'text' field", hint="each record needs the story in 'text'")
-        known = {f.name for f in fields(cls)}
-        kw = {k: d[k] for k in known if k in d}
-        meta = kw.pop("meta", None) or {}
-        if not isinstance(meta, dict): raise TinyStoriesError(f"{where}: 'meta' must be an object")
-        meta = {**meta, **{k: v for k, v in d.items() if k not in known}}
-        return cls(**_checked(kw, where), meta=meta)
-
+# %% ../../nbs/01_data/00_stories.ipynb #8aa0fcf2
 _STR_FIELDS, _LIST_FIELDS = ("text", "id", "summary", "sentence", "source", "prompt"), ("words", "features")
 
 def _checked(kw: dict, where: str) -> dict:
@@ -61,8 +51,21 @@ def _checked(kw: dict, where: str) -> dict:
             raise TinyStoriesError(f"{where}: field {k!r} must be a list of strings, got {v!r:.60}")
     return kw
 
+@patch(cls_method=True)
+def from_dict(cls: Story, d, where: str = "record") -> Story:
+    "A `Story` from a JSONL record, checking types; unknown keys go to `meta`."
+    if not isinstance(d, dict): raise TinyStoriesError(f"{where} is not a JSON object", hint="each record must be {\"text\": ...}")
+    if "text" not in d: raise TinyStoriesError(f"{where} has no 'text' field", hint="each record needs the story in 'text'")
+    known = {f.name for f in fields(cls)}
+    kw = {k: d[k] for k in known if k in d}
+    meta = kw.pop("meta", None) or {}
+    if not isinstance(meta, dict): raise TinyStoriesError(f"{where}: 'meta' must be an object")
+    meta = {**meta, **{k: v for k, v in d.items() if k not in known}}
+    return cls(**_checked(kw, where), meta=meta)
+
 # %% ../../nbs/01_data/00_stories.ipynb #2b6c1a3f
 MAX_LINE = 1 << 20   # a 1 MB line (or a 1 MB story) means the file is not what we think it is
+_UTF8_HINT = "convert the file to UTF-8, e.g. iconv -f cp1252 -t utf-8"
 
 def _check_head(p: Path, f) -> bytes:
     "Read a file's first bytes, failing clearly on an empty or binary file; leaves `f` at the start."
@@ -85,8 +88,7 @@ def _text_lines(p: Path) -> Iterator[str]:
                 raise TinyStoriesError(f"{p} line {i} is longer than {MAX_LINE >> 20} MB", hint="is this really a story file? choose --format")
             try: yield line.decode("utf-8")
             except UnicodeDecodeError as e:
-                raise TinyStoriesError(f"{p} line {i}: invalid UTF-8 at byte {off + e.start}",
-                                       hint="convert the file to UTF-8, e.g. iconv -f cp1252 -t utf-8") from None
+                raise TinyStoriesError(f"{p} line {i}: invalid UTF-8 at byte {off + e.start}", hint=_UTF8_HINT) from None
             off += len(line)
 
 # %% ../../nbs/01_data/00_stories.ipynb #a87de8a3
@@ -103,8 +105,7 @@ def _split_eot_bytes(blocks: Iterable[bytes], where: str) -> Iterator[str]:
         b = b[skip:-1] if b.endswith(b"\n") and len(b) > skip else b[skip:]
         try: return b.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise TinyStoriesError(f"{where}: invalid UTF-8 at byte {start + skip + e.start} (story {n})",
-                                   hint="convert the file to UTF-8, e.g. iconv -f cp1252 -t utf-8") from None
+            raise TinyStoriesError(f"{where}: invalid UTF-8 at byte {start + skip + e.start} (story {n})", hint=_UTF8_HINT) from None
     for block in blocks:
         parts = (rest + block).split(_EOT_B)
         rest = parts.pop()
@@ -114,6 +115,7 @@ def _split_eot_bytes(blocks: Iterable[bytes], where: str) -> Iterator[str]:
                                    hint="is this a TinyStories text file? choose --format")
     if rest.strip(): yield story(rest, n > 0)
 
+# %% ../../nbs/01_data/00_stories.ipynb #48fea4c3
 def _blocks(p: Path, size: int = 1 << 20) -> Iterator[bytes]:
     with open(p, "rb") as f:
         _check_head(p, f)
@@ -129,12 +131,13 @@ def _split_eot(lines: Iterable[str], where: str) -> Iterator[str]:
     return _split_eot_bytes((l.encode("utf-8") for l in lines), where)
 
 # %% ../../nbs/01_data/00_stories.ipynb #18d1afc3
-_INSTRUCT_LABELS = {"Features": "features", "Words": "words", "Summary": "summary",
-                    "Random sentence": "sentence", "Sentence": "sentence", "Story": "story"}
-_INSTRUCT_LINE = re.compile(r"(Features|Words|Summary|Random sentence|Sentence|Story):(?: )?(.*)$", re.S)
+INSTRUCT_LABELS = {"features": "Features", "words": "Words", "sentence": "Random sentence", "summary": "Summary"}  # field -> label, in writing order
+_LABEL_FIELDS = {**{l: k for k, l in INSTRUCT_LABELS.items()}, "Sentence": "sentence", "Story": "story"}        # label -> field, as read
+_INSTRUCT_LINE = re.compile(f"({'|'.join(map(re.escape, _LABEL_FIELDS))}):(?: )?(.*)$", re.S)
 
 def _parse_list(v: str) -> list[str]: return [x.strip() for x in v.split(",") if x.strip()]
 
+# %% ../../nbs/01_data/00_stories.ipynb #e8fe5b8e
 def _instruct_records(lines: Iterable[str], where: str) -> Iterator[Story]:
     "Instruct records from lines (line ends optional)."
     head, body, in_story, skip_blank, start = {}, [], False, False, 0
@@ -161,7 +164,7 @@ def _instruct_records(lines: Iterable[str], where: str) -> Iterator[Story]:
         m = _INSTRUCT_LINE.match(line.rstrip("\r\n"))
         if not m: raise TinyStoriesError(f"{where} line {i}: expected Features:, Words:, Summary:, Random sentence: or Story:, got {line.strip()[:40]!r}",
                                          hint="is this an Instruct file? choose --format text for plain stories")
-        key, value = _INSTRUCT_LABELS[m[1]], m[2]
+        key, value = _LABEL_FIELDS[m[1]], m[2]
         if key == "story":
             in_story, start = True, start or i
             if value: body.append(value + "\n")
@@ -171,6 +174,7 @@ def _instruct_records(lines: Iterable[str], where: str) -> Iterator[Story]:
     if in_story: yield record(f"no {EOT} at the end of the file")
     elif head: yield record("no 'Story:' line")
 
+# %% ../../nbs/01_data/00_stories.ipynb #39f60c86
 def _looks_instruct(lines: Iterable[str]) -> bool:
     "Does the first non-blank line look like an Instruct record header?"
     first = next((l for l in lines if l.strip()), "")
@@ -228,6 +232,7 @@ def _json_array(p: Path, chunk: int = 1 << 20) -> Iterator[dict]:
         pos += 1
         if skip_ws(): raise TinyStoriesError(f"{p}: unexpected data after the JSON array (record {idx})")
 
+# %% ../../nbs/01_data/00_stories.ipynb #77795804
 def _story_from_all_data(d, where: str) -> Story:
     "A `Story` from an all_data record (or from one of our own records, which have 'text')."
     if isinstance(d, dict) and "story" not in d and "text" in d: return Story.from_dict(d, where)
@@ -248,37 +253,39 @@ def read_all_data(path) -> Iterator[Story]:
     p = need_file(path, "input file")
     for i, d in enumerate(_json_array(p)): yield _story_from_all_data(d, f"{p} record {i}")
 
-# %% ../../nbs/01_data/00_stories.ipynb #d2af0da6
+# %% ../../nbs/01_data/00_stories.ipynb #a3998c07
 def read_jsonl(path) -> Iterator[Story]:
-    "Stories from a JSONL file of `Story` records (or all_data records), streamed."
+    "Stories from a JSONL file of `Story` records (or all_data records); a cut-off last line is skipped with a warning."
     p = need_file(path, "input file")
-    for i, line in enumerate(_text_lines(p), 1):
-        if not line.strip(): continue
-        try: d = json.loads(line)
-        except json.JSONDecodeError as e:
-            cut = " (the last line looks cut off)" if not line.endswith("\n") else ""
-            raise TinyStoriesError(f"{p} line {i} is not valid JSON: {e.msg}{cut}", hint="fix or remove that line") from None
-        yield _story_from_all_data(d, f"{p} line {i}")
+    with open(p, "rb") as f: _check_head(p, f)          # an empty or binary file: one clear line
+    for i, d in iter_jsonl(p, "input file"): yield _story_from_all_data(d, f"{p} line {i}")
 
-def write_jsonl(stories: Iterable[Story], path) -> int:
-    "Write stories as JSONL, atomically; returns how many were written."
-    n = 0
-    with atomic_write(path) as f:
-        for n, s in enumerate(stories, 1): f.write(json.dumps(_as_story(s).to_dict(), ensure_ascii=False) + "\n")
-    return n
-
+# %% ../../nbs/01_data/00_stories.ipynb #d2af0da6
 def _as_story(s) -> Story:
     if isinstance(s, Story): return s
     if isinstance(s, dict): return Story.from_dict(s)
     if isinstance(s, str): return Story(s)
     raise TypeError(f"expected a Story, dict or str, got {type(s).__name__}")
 
+def _write_records(stories: Iterable, path, record, head: str = "", tail: str = "") -> int:
+    "Write `head`, `record(story, index)` for each story, then `tail` to `path`, atomically; returns how many stories."
+    n = 0
+    with atomic_write(path) as f:
+        f.write(head)
+        for n, s in enumerate(map(_as_story, stories), 1): f.write(record(s, n - 1))
+        f.write(tail)
+    return n
+
+def write_jsonl(stories: Iterable[Story], path) -> int:
+    "Write stories as JSONL, atomically; returns how many were written."
+    return _write_records(stories, path, lambda s, i: json.dumps(s.to_dict(), ensure_ascii=False) + "\n")
+
 # %% ../../nbs/01_data/00_stories.ipynb #886bca8c
 _PARQUET_COLS = ("text", "id", "words", "features", "summary", "sentence", "source", "prompt", "meta")
 
 def read_parquet(path, batch_size: int = 4096) -> Iterator[Story]:
     "Stories from a parquet file with a `text` column (plus optional metadata columns), streamed by batch."
-    import pyarrow as pa, pyarrow.parquet as pq
+    import pyarrow as pa, pyarrow.parquet as pq         # imported here: 0.3 s to import, and only parquet needs it
     p = need_file(path, "input file")
     try: pf = pq.ParquetFile(p)
     except (pa.ArrowException, OSError) as e:
@@ -296,6 +303,7 @@ def read_parquet(path, batch_size: int = 4096) -> Iterator[Story]:
             kw["text"] = kw["text"] or ""
             yield Story(**_checked(kw, f"{p} row {i}"), meta=meta); i += 1
 
+# %% ../../nbs/01_data/00_stories.ipynb #ad59d31e
 def write_parquet(stories: Iterable[Story], path, batch_size: int = 10_000) -> int:
     "Write stories to parquet (a `text` column plus metadata columns), atomically, in batches."
     import pyarrow as pa, pyarrow.parquet as pq
@@ -303,15 +311,11 @@ def write_parquet(stories: Iterable[Story], path, batch_size: int = 10_000) -> i
     schema = pa.schema([(c, lst if c in _LIST_FIELDS else pa.string()) for c in _PARQUET_COLS])
     n = 0
     with atomic_write(path, "wb") as f, pq.ParquetWriter(f, schema) as w:
-        for batch in _batched((_as_story(s) for s in stories), batch_size):
+        for batch in batched(map(_as_story, stories), batch_size):
             cols = {c: [getattr(s, c) for s in batch] for c in _PARQUET_COLS if c != "meta"}
             cols["meta"] = [json.dumps(s.meta, ensure_ascii=False) if s.meta else None for s in batch]
             w.write_table(pa.table(cols, schema=schema)); n += len(batch)
     return n
-
-def _batched(it, n):
-    it = iter(it)
-    while b := list(itertools.islice(it, n)): yield b
 
 # %% ../../nbs/01_data/00_stories.ipynb #1ea43f7f
 FORMATS = ("text", "instruct", "all_data", "jsonl", "parquet", "hf")
@@ -335,9 +339,14 @@ def detect_format(path) -> str:
     if suf.endswith(".gz"): raise TinyStoriesError(f"{p} is compressed", hint="extract it first, e.g. tar xzf TinyStories_all_data.tar.gz")
     raise TinyStoriesError(f"cannot tell the format of {p} from its name", hint=f"rename it or choose --format ({', '.join(FORMATS)})")
 
+# %% ../../nbs/01_data/00_stories.ipynb #ce0caeb1
+def as_paths(path_or_paths) -> list:
+    "One path (`str` or `os.PathLike`) or an iterable of them, as a list."
+    return [path_or_paths] if isinstance(path_or_paths, (str, os.PathLike)) else list(path_or_paths)
+
 def read_stories(path_or_paths, format: str | None = None, split: str | None = None) -> Iterator[Story]:
     "Stories from one or more files (formats picked from the names unless `format` is given), streamed."
-    paths = [path_or_paths] if isinstance(path_or_paths, (str, os.PathLike)) else list(path_or_paths)
+    paths = as_paths(path_or_paths)
     if format is not None and format not in FORMATS:
         raise TinyStoriesError(f"unknown format {format!r}", hint=f"choose one of {', '.join(FORMATS)}")
     plan = [(p, format or detect_format(p)) for p in paths]
@@ -355,14 +364,15 @@ def _no_eot(s: Story, i: int):
     if EOT in s.text: raise TinyStoriesError(f"story {i} ({s.id or 'no id'}) contains {EOT}, which separates stories in this format",
                                              hint="remove it, or write JSONL or parquet")
 
+def _text_record(s: Story, i: int) -> str:
+    _no_eot(s, i)
+    return s.text + "\n" + EOT + "\n"
+
 def write_text(stories: Iterable[Story], path) -> int:
     "Write stories as plain text with a `<|endoftext|>` line after each, atomically."
-    n = 0
-    with atomic_write(path) as f:
-        for n, s in enumerate(map(_as_story, stories), 1):
-            _no_eot(s, n - 1); f.write(s.text + "\n" + EOT + "\n")
-    return n
+    return _write_records(stories, path, _text_record)
 
+# %% ../../nbs/01_data/00_stories.ipynb #44af682c
 def _instruct_value(s: Story, i: int, name: str, v) -> str:
     items = v if isinstance(v, list) else [v]
     for x in items:
@@ -371,37 +381,30 @@ def _instruct_value(s: Story, i: int, name: str, v) -> str:
                                        hint="Instruct lines hold no newlines, and list items no commas or outer spaces")
     return ", ".join(v) if isinstance(v, list) else v
 
-INSTRUCT_LABELS = {"features": "Features", "words": "Words", "sentence": "Random sentence", "summary": "Summary"}
-
 def format_instruct(s: Story, i: int = 0) -> str:
     """One TinyStories-Instruct text record: the instruction lines present (in `s.meta["instruct_order"]` when given,
     else Features, Words, Random sentence, Summary), `Story: `, a blank line, the story, `<|endoftext|>`."""
     s = _as_story(s); _no_eot(s, i)
-    by_label = {l: k for k, l in INSTRUCT_LABELS.items()}
-    order = [l for l in (s.meta or {}).get("instruct_order", []) if l in by_label]
-    order += [l for l in INSTRUCT_LABELS.values() if l not in order]
-    lines = [f"{l}: {_instruct_value(s, i, l, v)}" for l in order if (v := getattr(s, by_label[l])) is not None]
+    labels = list(INSTRUCT_LABELS.values())
+    order = [l for l in (s.meta or {}).get("instruct_order", []) if l in labels]
+    order += [l for l in labels if l not in order]
+    lines = [f"{l}: {_instruct_value(s, i, l, v)}" for l in order if (v := getattr(s, _LABEL_FIELDS[l])) is not None]
     return "\n".join(lines + ["Story: ", "", s.text, EOT]) + "\n"
 
 def write_instruct(stories: Iterable[Story], path) -> int:
     "Write stories in the TinyStories-Instruct text format (`format_instruct` records), atomically."
-    n = 0
-    with atomic_write(path) as f:
-        for n, s in enumerate(stories, 1): f.write(format_instruct(s, n - 1))
-    return n
+    return _write_records(stories, path, format_instruct)
+
+# %% ../../nbs/01_data/00_stories.ipynb #cb60cf90
+def _all_data_record(s: Story, i: int) -> str:
+    d = {"story": s.text, "instruction": {"prompt:": s.prompt, "words": s.words, "features": s.features},
+         "summary": s.summary, "source": s.source}
+    d.update({k: v for k, v in (("id", s.id), ("sentence", s.sentence), ("meta", s.meta)) if v})
+    return ("," if i else "") + "\n" + json.dumps(d, ensure_ascii=False)
 
 def write_all_data_json(stories: Iterable[Story], path) -> int:
     "Write stories as a TinyStories_all_data JSON array (`story`, `instruction`, `summary`, `source`), atomically."
-    n = 0
-    with atomic_write(path) as f:
-        f.write("[")
-        for n, s in enumerate(map(_as_story, stories), 1):
-            d = {"story": s.text, "instruction": {"prompt:": s.prompt, "words": s.words, "features": s.features},
-                 "summary": s.summary, "source": s.source}
-            d.update({k: v for k, v in (("id", s.id), ("sentence", s.sentence), ("meta", s.meta)) if v})
-            f.write(("," if n > 1 else "") + "\n" + json.dumps(d, ensure_ascii=False))
-        f.write("\n]\n")
-    return n
+    return _write_records(stories, path, _all_data_record, head="[", tail="\n]\n")
 
 WRITERS = {"text": write_text, "instruct": write_instruct, "all_data": write_all_data_json, "jsonl": write_jsonl, "parquet": write_parquet}
 
@@ -425,8 +428,9 @@ def _parse_hf(spec: str, split: str | None = None) -> tuple[str, str | None, str
         return "/".join(parts[:2]), "/".join(parts[2:]) or None, split or "train"
     return s, None, split or "train"
 
-def read_hf(spec: str, split: str | None = None) -> Iterator[Story]:
-    "Stories from a Hugging Face hub dataset (or a local folder in the hub's layout) via `datasets`, streamed."
+# %% ../../nbs/01_data/00_stories.ipynb #9ecd10f0
+def _load_hf(spec: str, split: str | None = None) -> tuple[str, str, Iterator[dict]]:
+    "(builder name, split, rows) of a hub dataset or a hub-layout folder, streamed; every failure a one-line error."
     name, data_file, split = _parse_hf(spec, split)
     try: import datasets
     except ImportError: raise TinyStoriesError("reading from the Hugging Face hub needs the `datasets` package", hint='pip install "tinystories_nb[hf]"') from None
@@ -438,22 +442,28 @@ def read_hf(spec: str, split: str | None = None) -> Iterator[Story]:
         kw = {"data_files": {split: data_file}} if data_file else {}
         builder = datasets.load_dataset_builder(name, **kw)
         rows = iter(builder.as_streaming_dataset(split=split))
-    except Exception as e: raise fail(e) from None   # any failure to reach or resolve the dataset is the user's environment
+    except Exception as e: raise fail(e) from None
     def guarded():
         while True:
             try: row = next(rows)
             except StopIteration: return
             except Exception as e: raise fail(e) from None
             yield row
+    return builder.name, split, guarded()
+
+# %% ../../nbs/01_data/00_stories.ipynb #060967e5
+def read_hf(spec: str, split: str | None = None) -> Iterator[Story]:
+    "Stories from a Hugging Face hub dataset (or a local folder in the hub's layout) via `datasets`, streamed."
+    kind, split, rows = _load_hf(spec, split)
     where = f"{spec} ({split})"
-    if builder.name == "text":
-        lines = (r["text"] + "\n" for r in guarded())
+    if kind == "text":
+        lines = (r["text"] + "\n" for r in rows)
         first = [l for l in itertools.islice(lines, 1000)]
         lines = itertools.chain(first, lines)
         if _looks_instruct(l for l in first): yield from _instruct_records(lines, where)
         else: yield from (Story(t) for t in _split_eot(lines, where))
-    elif builder.name == "json": yield from (_story_from_all_data(r, f"{where} row {i}") for i, r in enumerate(guarded()))
+    elif kind == "json": yield from (_story_from_all_data(r, f"{where} row {i}") for i, r in enumerate(rows))
     else:
-        for i, r in enumerate(guarded()):
+        for i, r in enumerate(rows):
             if "text" not in r: raise TinyStoriesError(f"{where} has no 'text' column (columns: {', '.join(r)})")
             yield Story.from_dict({k: v for k, v in r.items() if v is not None}, f"{where} row {i}")

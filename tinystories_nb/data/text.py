@@ -80,6 +80,7 @@ def corpus_stats(stories: Iterable[Story | str], vocabulary: Iterable[str] | Non
         d["vocabulary_coverage"] = len(set(req) & vocab) / max(1, len(vocab))
     return d
 
+# %% ../../nbs/01_data/03_text.ipynb #8cb197a2
 def compare_stats(corpora: dict[str, Sequence], n: int | None = None):
     "The scalar statistics of several corpora side by side (a DataFrame; rows: statistics), each cut to `n` stories (default: the smallest)."
     import pandas as pd

@@ -6,32 +6,38 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/01_data/tokenize.html.md""
 
 # %% ../../nbs/01_data/02_tokenize.ipynb #93736137
 from __future__ import annotations
-import argparse, collections, dataclasses, itertools, json, math, os, re, tempfile, time
+import argparse, collections, dataclasses, itertools, json, math, multiprocessing, os, re, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 import numpy as np
+from fastcore.basics import patch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from .. import __version__
-from ..core import (Config, TinyStoriesError, atomic_write, dir_lock, logger, need_dir, need_file, progress,
+from ..core import (Config, TinyStoriesError, atomic_write, batched, dir_lock, logger, need_dir, need_file, progress,
                                  read_json, sha256_file, sha256_json, write_json)
-from .stories import EOT, detect_format, format_instruct, read_stories, _parse_hf
-from .clean import CleanConfig, CleanReport, clean_text, drop_reason, in_val, story_key, _ENDS, _snippet
+from .stories import EOT, FORMATS, as_paths, detect_format, format_instruct, read_stories, _parse_hf
+from .clean import (CleanConfig, CleanReport, clean_text, drop_reason, format_counts, in_val, repeat_reason,
+                                       story_key, _ENDS, _snippet)
 
 # %% auto #0
 __all__ = ['DEFAULT_VOCAB_SIZE', 'MIN_VOCAB_SIZE', 'FORMAT', 'train_tokenizer', 'save_tokenizer', 'load_tokenizer',
-           'restrict_tokenizer', 'Encoder', 'PrepareConfig', 'instruct_header', 'prepare', 'Prepared', 'load_prepared',
-           'cli_prepare']
+           'story_separator', 'renumber_tokenizer', 'restrict_tokenizer', 'token_dtype', 'Encoder', 'PrepareConfig',
+           'instruct_header', 'prepare', 'Prepared', 'load_prepared', 'cli_prepare']
 
 # %% ../../nbs/01_data/02_tokenize.ipynb #f9cc83f4
 DEFAULT_VOCAB_SIZE = 4096
 MIN_VOCAB_SIZE = 257    # 256 byte tokens + <|endoftext|>
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = DEFAULT_VOCAB_SIZE, length: int | None = None):
-    "Train a byte-level BPE on `texts` with `<|endoftext|>` as special token 0."
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+def _check_vocab_size(vocab_size: int):
+    "Refuse a vocabulary too small for a byte-level BPE."
     if vocab_size < MIN_VOCAB_SIZE:
         raise TinyStoriesError(f"vocab size {vocab_size} is too small for a byte-level BPE",
                                hint=f"use at least {MIN_VOCAB_SIZE} (256 byte tokens + {EOT}); {DEFAULT_VOCAB_SIZE} is the default")
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int = DEFAULT_VOCAB_SIZE, length: int | None = None):
+    "Train a byte-level BPE on `texts` with `<|endoftext|>` as special token 0."
+    _check_vocab_size(vocab_size)
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -40,6 +46,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = DEFAULT_VOCAB_SIZE, 
     tok.train_from_iterator(texts, trainer, length=length)
     return tok
 
+# %% ../../nbs/01_data/02_tokenize.ipynb #e9d0d197
 def save_tokenizer(tok, path) -> str:
     "Write `tok` as a `tokenizer.json`, atomically; returns the file's sha256."
     with atomic_write(path) as f: f.write(tok.to_str())
@@ -47,20 +54,56 @@ def save_tokenizer(tok, path) -> str:
 
 def load_tokenizer(path):
     "A `tokenizers.Tokenizer` from a `tokenizer.json`, with a one-line error if it is missing or not a tokenizer."
-    from tokenizers import Tokenizer
     p = need_file(path, "tokenizer")
     try: return Tokenizer.from_file(str(p))
     except Exception as e:
         raise TinyStoriesError(f"{p} is not a valid tokenizer.json ({str(e).splitlines()[0][:100]})",
                                hint="pass a Hugging Face tokenizer.json, or leave out --tokenizer to train one") from None
 
+def story_separator(tok) -> int | None:
+    "The id of the token that starts each story: `<|endoftext|>`, or a sentencepiece tokenizer's `<s>` (llama2.c's models); None if neither."
+    return next((i for t in (EOT, "<s>") if (i := tok.token_to_id(t)) is not None), None)
+
 # %% ../../nbs/01_data/02_tokenize.ipynb #da368be4
 def _merge_pairs(model: dict) -> list[tuple[str, str]]:
     return [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model["merges"]]
 
+def _token_counts(tok, texts: Iterable[str], n: int) -> np.ndarray:
+    "How often each of the `n` token ids occurs when `tok` encodes `texts` (in batches of 1,024)."
+    counts = np.zeros(n, dtype=np.int64)
+    for batch in batched(texts, 1024):
+        for e in tok.encode_batch(batch, add_special_tokens=False): counts += np.bincount(e.ids, minlength=n)[:n]
+    return counts
+
+# %% ../../nbs/01_data/02_tokenize.ipynb #9c46af79
+def _top_k_closed(counts: np.ndarray, id_to_tok: dict, parents: dict, base: set, k: int) -> set:
+    "`base` plus the most frequent tokens, each with the tokens its merges are built from, up to `k` tokens."
+    kept = set(base)
+    def closure(t, acc):
+        if t in kept or t in acc: return
+        acc.add(t)
+        if t in parents: closure(parents[t][0], acc); closure(parents[t][1], acc)
+    for i in np.argsort(-counts, kind="stable"):
+        if counts[i] == 0 or len(kept) >= k: break
+        need = set(); closure(id_to_tok[int(i)], need)
+        if len(kept) + len(need) <= k: kept |= need
+    return kept
+
+# %% ../../nbs/01_data/02_tokenize.ipynb #bcd8afac
+def renumber_tokenizer(tok, new_to_old: list[int]):
+    "A copy of BPE tokenizer `tok` with only the tokens `new_to_old` lists, token `new_to_old[i]` getting id i."
+    spec = json.loads(tok.to_str())
+    model, old_to_new = spec["model"], {o: n for n, o in enumerate(new_to_old)}
+    model["vocab"] = {t: old_to_new[i] for t, i in model["vocab"].items() if i in old_to_new}
+    kept = model["vocab"]
+    model["merges"] = [f"{a} {b}" for a, b in _merge_pairs(model) if a in kept and b in kept and a + b in kept]
+    spec["added_tokens"] = [{**a, "id": old_to_new[a["id"]]} for a in spec.get("added_tokens", []) if a["id"] in old_to_new]
+    if (pp := spec.get("post_processor")) and pp.get("type") != "ByteLevel": spec["post_processor"] = None   # templates name old ids
+    return Tokenizer.from_str(json.dumps(spec))
+
+# %% ../../nbs/01_data/02_tokenize.ipynb #cdb20488
 def restrict_tokenizer(tok, texts: Iterable[str], k: int):
     "A copy of BPE tokenizer `tok` keeping its `k` most frequent tokens on `texts` (closed under merges); returns (tokenizer, new_to_old)."
-    from tokenizers import Tokenizer
     spec = json.loads(tok.to_str())
     model = spec["model"]
     if model.get("type") != "BPE": raise TinyStoriesError(f"--top-k needs a BPE tokenizer, got {model.get('type')}")
@@ -72,33 +115,16 @@ def restrict_tokenizer(tok, texts: Iterable[str], k: int):
     for a, b in _merge_pairs(model): parents.setdefault(a + b, (a, b))   # the first (highest-priority) merge that makes a token
     base = set(specials) | set(byte_toks)
     if k < len(base): raise TinyStoriesError(f"--top-k {k} is too small: this tokenizer needs {len(base)} tokens for its bytes and special tokens")
-    n = max(vocab.values()) + 1
-    counts = np.zeros(n, dtype=np.int64)
-    for batch in _batched(texts, 1024):
-        for e in tok.encode_batch(batch, add_special_tokens=False): counts += np.bincount(e.ids, minlength=n)[:n]
-    kept = set(base)
-    def closure(t, acc):
-        if t in kept or t in acc: return
-        acc.add(t)
-        if t in parents: closure(parents[t][0], acc); closure(parents[t][1], acc)
-    for i in np.argsort(-counts, kind="stable"):
-        if counts[i] == 0 or len(kept) >= k: break
-        need = set(); closure(id_to_tok[int(i)], need)
-        if len(kept) + len(need) <= k: kept |= need
+    kept = _top_k_closed(_token_counts(tok, texts, max(vocab.values()) + 1), id_to_tok, parents, base, k)
     new_to_old = sorted(vocab[t] for t in kept)
-    old_to_new = {o: n for n, o in enumerate(new_to_old)}
-    model["vocab"] = {id_to_tok[o]: n for n, o in enumerate(new_to_old)}
-    model["merges"] = [f"{a} {b}" for a, b in _merge_pairs(model) if a in kept and b in kept and a + b in kept]
-    spec["added_tokens"] = [{**a, "id": old_to_new[a["id"]]} for a in spec.get("added_tokens", []) if a["id"] in old_to_new]
-    if (pp := spec.get("post_processor")) and pp.get("type") != "ByteLevel": spec["post_processor"] = None   # templates name old ids
-    return Tokenizer.from_str(json.dumps(spec)), new_to_old
-
-def _batched(it, n):
-    it = iter(it)
-    while b := list(itertools.islice(it, n)): yield b
+    return renumber_tokenizer(tok, new_to_old), new_to_old
 
 # %% ../../nbs/01_data/02_tokenize.ipynb #6169df8b
 _WS_BEFORE_SPACE = re.compile(r"\s ")   # Python's \s covers every character the BPE regex counts as space (and a few more)
+
+def token_dtype(vocab_size: int) -> np.dtype:
+    "The dtype of token ids for a vocabulary of `vocab_size`: `uint16` up to 65,536 tokens, else `uint32`."
+    return np.dtype(np.uint16 if vocab_size <= 1 << 16 else np.uint32)
 
 def _fast_ok(tok) -> bool:
     "Is `tok` a plain byte-level BPE (no normaliser, no prefix space, no dropout), so that piece caching is exact?"
@@ -107,11 +133,12 @@ def _fast_ok(tok) -> bool:
     return (spec.get("normalizer") is None and pre.get("type") == "ByteLevel" and not pre.get("add_prefix_space")
             and pre.get("use_regex", True) and model.get("type") == "BPE" and model.get("dropout") in (None, 0.0))
 
+# %% ../../nbs/01_data/02_tokenize.ipynb #2b0743b8
 class Encoder:
     "Encode stories to token bytes exactly as `tok.encode` would, fast, by caching the tokens of space-separated pieces."
     def __init__(self, tok, max_cache: int = 1 << 19):
         self.tok, self.max_cache = tok, max_cache
-        self.dtype = np.dtype(np.uint16 if tok.get_vocab_size() <= 1 << 16 else np.uint32)
+        self.dtype = token_dtype(tok.get_vocab_size())
         self.fast = _fast_ok(tok)
         specials = [a.content for a in tok.get_added_tokens_decoder().values()]
         self._special = re.compile("|".join(map(re.escape, specials))).search if specials else (lambda t: None)
@@ -125,26 +152,31 @@ class Encoder:
         missing = [p for p in set(pieces) if p not in cache]
         cache.update(zip(missing, self._ids([prefix + p for p in missing])))
 
-    def splittable(self, text: str) -> bool:
-        "Is splitting `text` on spaces exact? (No whitespace right before a space, no added token inside.)"
-        if text.isascii():   # a few substring scans are faster than one regex search
-            if ("  " in text or "\n " in text or "\t " in text or "\r " in text or "\x0b " in text or "\x0c " in text
-                or "\x1c " in text or "\x1d " in text or "\x1e " in text or "\x1f " in text): return False
-        elif _WS_BEFORE_SPACE.search(text): return False
-        return not self._special(text)
+# %% ../../nbs/01_data/02_tokenize.ipynb #25184c5e
+@patch
+def splittable(self: Encoder, text: str) -> bool:
+    "Is splitting `text` on spaces exact? (No whitespace right before a space, no added token inside.)"
+    if text.isascii():   # a few substring scans are faster than one regex search
+        if ("  " in text or "\n " in text or "\t " in text or "\r " in text or "\x0b " in text or "\x0c " in text
+            or "\x1c " in text or "\x1d " in text or "\x1e " in text or "\x1f " in text): return False
+    elif _WS_BEFORE_SPACE.search(text): return False
+    return not self._special(text)
 
-    def encode(self, text: str) -> bytes:
-        "The token ids of `text` as bytes of `self.dtype` (no `<|endoftext|>` added)."
-        if not (self.fast and self.splittable(text)): return self._ids([text])[0]
-        pieces = text.split(" ")
-        head = self.first.get(pieces[0])
-        if head is None: self._fill(self.first, pieces[:1], ""); head = self.first[pieces[0]]
-        try: return head + b"".join(map(self.cache.__getitem__, itertools.islice(pieces, 1, None)))
-        except KeyError:
-            self._fill(self.cache, pieces[1:], " ")
-            return head + b"".join(map(self.cache.__getitem__, itertools.islice(pieces, 1, None)))
+# %% ../../nbs/01_data/02_tokenize.ipynb #47ca422f
+@patch
+def encode(self: Encoder, text: str) -> bytes:
+    "The token ids of `text` as bytes of `self.dtype` (no `<|endoftext|>` added)."
+    if not (self.fast and self.splittable(text)): return self._ids([text])[0]
+    pieces = text.split(" ")
+    head = self.first.get(pieces[0])
+    if head is None: self._fill(self.first, pieces[:1], ""); head = self.first[pieces[0]]
+    try: return head + b"".join(map(self.cache.__getitem__, itertools.islice(pieces, 1, None)))
+    except KeyError:
+        self._fill(self.cache, pieces[1:], " ")
+        return head + b"".join(map(self.cache.__getitem__, itertools.islice(pieces, 1, None)))
 
-    def encode_ids(self, text: str) -> list[int]: return np.frombuffer(self.encode(text), self.dtype).tolist()
+@patch
+def encode_ids(self: Encoder, text: str) -> list[int]: return np.frombuffer(self.encode(text), self.dtype).tolist()
 
 # %% ../../nbs/01_data/02_tokenize.ipynb #c900ec38
 @dataclass
@@ -175,8 +207,9 @@ class PrepareConfig(Config):
 # %% ../../nbs/01_data/02_tokenize.ipynb #38f35ba5
 _WORKER = {}
 
+def _utf8_len(text: str) -> int: return len(text) if text.isascii() else len(text.encode("utf-8"))
+
 def _init_worker(tok_json: str, clean_cfg: dict):
-    from tokenizers import Tokenizer
     _WORKER["enc"] = Encoder(Tokenizer.from_str(tok_json))
     _WORKER["cfg"] = CleanConfig.from_dict(clean_cfg)
 
@@ -196,8 +229,7 @@ def _process_chunk(chunk: list[tuple[str, bool, str]]):
         else:
             key, ends_open = story_key(text), text[-1] not in _ENDS
             text = header + text                      # Instruct mode: the instruction lines are trained on too
-            nbytes = len(text) if text.isascii() else len(text.encode("utf-8"))
-            results.append((None, key, nbytes, enc.encode(text), ends_open))
+            results.append((None, key, _utf8_len(text), enc.encode(text), ends_open))
     return results, counts, examples
 
 # %% ../../nbs/01_data/02_tokenize.ipynb #2c5515ec
@@ -216,6 +248,7 @@ def _fingerprint_input(spec, fmt: str | None) -> dict:
         d["size"] = sum(f.stat().st_size for f in files)
     return d
 
+# %% ../../nbs/01_data/02_tokenize.ipynb #9a95e86f
 def instruct_header(s) -> str:
     "The Instruct record of story `s` up to and including the blank line after `Story:` (what precedes the story text)."
     rec = format_instruct(dataclasses.replace(s, text="."))
@@ -230,14 +263,14 @@ def _chunks(inputs: list[dict], fmt, limit: int = 1 << 20, instruct: bool = Fals
             if size >= limit: yield k, chunk, idx; chunk, idx, size = [], [], 0
         if chunk: yield k, chunk, idx
 
+# %% ../../nbs/01_data/02_tokenize.ipynb #81a42382
 def _run_chunks(chunks: Iterator, tok, cfg: PrepareConfig, n_proc: int):
     "Yield (input index, story indices, chunk, result) in order, with at most 2 chunks per worker in flight."
     if n_proc <= 1:
         _init_worker(tok.to_str(), cfg.clean.to_dict())
         for k, chunk, idx in chunks: yield k, idx, chunk, _process_chunk(chunk)
         return
-    import multiprocessing as mp
-    pool = mp.get_context("spawn").Pool(n_proc, _init_worker, (tok.to_str(), cfg.clean.to_dict()))
+    pool = multiprocessing.get_context("spawn").Pool(n_proc, _init_worker, (tok.to_str(), cfg.clean.to_dict()))
     try:
         pending = collections.deque()
         for k, chunk, idx in chunks:
@@ -263,18 +296,25 @@ class _Shard:
         self.f.write(tokens); self.f.write(eot)
         self.stories += 1; self.tokens += (len(tokens) + len(eot)) // self.itemsize; self.bytes += nbytes
         self.last = (tokens, eot, nbytes)
-    def pop_last(self) -> tuple:
-        "Take the last story back out (the file is cut before it): `(tokens, eot, nbytes)`."
-        tokens, eot, nbytes = self.last
-        self.f.flush(); self.f.truncate(self.f.tell() - len(tokens) - len(eot)); self.f.seek(0, os.SEEK_END)
-        self.stories -= 1; self.tokens -= (len(tokens) + len(eot)) // self.itemsize; self.bytes -= nbytes
-        self.last = None
-        return tokens, eot, nbytes
-    def commit(self):
-        self.f.flush(); os.fsync(self.f.fileno()); self.f.close(); os.replace(self.tmp, self.path)
-    def discard(self):
-        self.f.close(); self.tmp.unlink(missing_ok=True)
     def info(self) -> dict: return {"file": self.path.name, "stories": self.stories, "tokens": self.tokens, "bytes": self.bytes}
+
+# %% ../../nbs/01_data/02_tokenize.ipynb #8361638f
+@patch
+def pop_last(self: _Shard) -> tuple:
+    "Take the last story back out (the file is cut before it): `(tokens, eot, nbytes)`."
+    tokens, eot, nbytes = self.last
+    self.f.flush(); self.f.truncate(self.f.tell() - len(tokens) - len(eot)); self.f.seek(0, os.SEEK_END)
+    self.stories -= 1; self.tokens -= (len(tokens) + len(eot)) // self.itemsize; self.bytes -= nbytes
+    self.last = None
+    return tokens, eot, nbytes
+
+@patch
+def commit(self: _Shard):
+    self.f.flush(); os.fsync(self.f.fileno()); self.f.close(); os.replace(self.tmp, self.path)
+
+@patch
+def discard(self: _Shard):
+    self.f.close(); self.tmp.unlink(missing_ok=True)
 
 # %% ../../nbs/01_data/02_tokenize.ipynb #e7bdc066
 def _train_texts(inputs: list[dict], cfg: PrepareConfig, with_val_fraction: bool) -> Iterator[str]:
@@ -290,6 +330,7 @@ def _train_texts(inputs: list[dict], cfg: PrepareConfig, with_val_fraction: bool
             budget -= len(text)
             if budget <= 0: return
 
+# %% ../../nbs/01_data/02_tokenize.ipynb #4181440d
 def _make_tokenizer(out: Path, inputs: list[dict], cfg: PrepareConfig, tokenizer, val_given: bool) -> tuple[dict, object]:
     "Train, load or restrict the tokenizer, save it in `out`; returns the manifest's tokenizer section."
     info = {"file": "tokenizer.json", "eot_token": EOT}
@@ -312,8 +353,6 @@ def _make_tokenizer(out: Path, inputs: list[dict], cfg: PrepareConfig, tokenizer
     return info, tok
 
 # %% ../../nbs/01_data/02_tokenize.ipynb #267996c9
-def _utf8_len(text: str) -> int: return len(text) if text.isascii() else len(text.encode("utf-8"))
-
 class _InputProgress:
     "Advance a bytes progress bar over inputs of (possibly unknown) sizes, ending at exactly its total."
     def __init__(self, bar, sizes: list[int | None]):
@@ -338,92 +377,123 @@ class _InputProgress:
         self.bar.refresh()
 
 # %% ../../nbs/01_data/02_tokenize.ipynb #678d4d8c
-def prepare(inputs, out, val=None, tokenizer=None, cfg: PrepareConfig | None = None, force: bool = False) -> "Prepared":
-    "Clean `inputs`, train or load a tokenizer and write `out/{tokenizer.json,train.bin,val.bin,manifest.json}`."
-    with dir_lock(need_dir(out), "prepare"): return _prepare(inputs, out, val, tokenizer, cfg, force)
-
-def _prepare(inputs, out, val, tokenizer, cfg: PrepareConfig | None, force: bool) -> "Prepared":
-    cfg = cfg or PrepareConfig()
-    inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
-    val = [] if val is None else [val] if isinstance(val, (str, os.PathLike)) else list(val)
+def _check_request(inputs: list, val: list, tokenizer, cfg: PrepareConfig):
+    "Refuse what `prepare` cannot do, before the output folder is touched."
     if not inputs: raise TinyStoriesError("no input files given")
-    if tokenizer is None and cfg.vocab_size < MIN_VOCAB_SIZE:
-        raise TinyStoriesError(f"vocab size {cfg.vocab_size} is too small for a byte-level BPE", hint=f"use at least {MIN_VOCAB_SIZE} (256 byte tokens + {EOT})")
+    if tokenizer is None: _check_vocab_size(cfg.vocab_size)
     if val and cfg.val_fraction not in (0, PrepareConfig.val_fraction):
         raise TinyStoriesError("give either validation inputs or a validation fraction, not both")
-    out = need_dir(out)
-    train_in = [_fingerprint_input(p, cfg.format) for p in inputs]
-    val_in = [_fingerprint_input(p, cfg.format) for p in val]
-    fp = sha256_json({"format": FORMAT, "config": cfg.fingerprint_dict(), "inputs": train_in, "val_inputs": val_in,
-                      "tokenizer": sha256_file(need_file(tokenizer, "tokenizer")) if tokenizer else None})
-    man_path = out/"manifest.json"
-    if man_path.exists() and not force:
-        try:
-            old = load_prepared(out)
-            if old.manifest.get("fingerprint") == fp:
-                logger.info("%s is up to date (same inputs and settings): nothing to do", out)
-                old.reused = True
-                return old
-        except TinyStoriesError as e: logger.info("redoing %s: %s", out, e)
-    man_path.unlink(missing_ok=True)                   # from here on, the old output is no longer trusted
-    (out/"token_map.json").unlink(missing_ok=True)
-    tok_info, tok = _make_tokenizer(out, train_in, cfg, tokenizer, bool(val_in))
-    enc_dtype = np.dtype(np.uint16 if tok.get_vocab_size() <= 1 << 16 else np.uint32)
-    eot = np.array([tok_info["eot_id"]], enc_dtype).tobytes()
-    all_in = val_in + train_in                        # validation first, so overlaps can be taken out of train
+
+def _fingerprint(cfg: PrepareConfig, train_in: list[dict], val_in: list[dict], tokenizer) -> str:
+    "What decides the output: the format, the settings, the inputs and the given tokenizer's sha256."
+    return sha256_json({"format": FORMAT, "config": cfg.fingerprint_dict(), "inputs": train_in, "val_inputs": val_in,
+                        "tokenizer": sha256_file(need_file(tokenizer, "tokenizer")) if tokenizer else None})
+
+# %% ../../nbs/01_data/02_tokenize.ipynb #20dee4b9
+def _reusable(out: Path, fp: str, force: bool) -> Prepared | None:
+    "The output already in `out` if it is complete and has fingerprint `fp` (and `force` is off), else None."
+    if force or not (out/"manifest.json").exists(): return None
+    try:
+        old = load_prepared(out)
+        if old.manifest.get("fingerprint") == fp:
+            logger.info("%s is up to date (same inputs and settings): nothing to do", out)
+            old.reused = True
+            return old
+    except TinyStoriesError as e: logger.info("redoing %s: %s", out, e)
+    return None
+
+# %% ../../nbs/01_data/02_tokenize.ipynb #26a555c0
+class _Splits:
+    "The train and val shards being written, the clean report, and the keys that decide duplicates and overlaps."
+    def __init__(self, out: Path, tok, cfg: PrepareConfig, has_val_inputs: bool):
+        self.dtype, self.cfg, self.has_val_inputs = token_dtype(tok.get_vocab_size()), cfg, has_val_inputs
+        self.eot = np.array([tok.token_to_id(EOT)], self.dtype).tobytes()
+        self.shards = {"train": _Shard(out/"train.bin", self.dtype.itemsize), "val": _Shard(out/"val.bin", self.dtype.itemsize)}
+        self.report, self.seen, self.val_keys = CleanReport(), set(), set()
+
+@patch
+def add_chunk(self: _Splits, label: str, is_val: bool, idx: list, chunk: list, result: tuple):
+    "Count and route the stories of one processed chunk of input `label`."
+    results, changes, examples = result
+    report = self.report
+    for kind, n in changes.items(): report.changed[kind] += n
+    for kind, exs in examples.items():
+        for i, ex in exs:
+            if report.wants(kind): report.example(kind, story=f"{label}#{idx[i]}", **ex)
+    for i, (reason, key, nbytes, tokens, no_end) in enumerate(results):
+        report.stories_in += 1
+        if reason is None: reason = repeat_reason(key, self.seen, None if is_val else self.val_keys, self.cfg.clean.dedupe)
+        if reason:
+            report.removed[reason] += 1
+            if reason in ("overlap", "duplicate"): report.example(reason, story=f"{label}#{idx[i]}", text=chunk[i][0][:80])
+            continue
+        if is_val: self.val_keys.add(key)
+        split = "val" if is_val or (not self.has_val_inputs and in_val(key, self.cfg.val_fraction)) else "train"
+        self.shards[split].add(tokens, self.eot, nbytes)
+        report.stories_out += 1
+        if no_end: report.flagged["no_sentence_end"] += 1
+
+# %% ../../nbs/01_data/02_tokenize.ipynb #2f4ab2d7
+@patch
+def close(self: _Splits):
+    "Check both splits (one validation story once there are two), then commit the shards."
+    sh, r = self.shards, self.report
+    if not self.has_val_inputs and self.cfg.val_fraction > 0 and sh["val"].stories == 0 and sh["train"].stories >= 2:
+        sh["val"].add(*sh["train"].pop_last())   # a few stories: one validation story once there are two
+    found = f"{r.stories_in:,} stories read, {r.stories_out:,} kept; removed: {format_counts(r.removed)}"
+    if sh["train"].stories == 0:
+        raise TinyStoriesError(f"the train split is empty after cleaning ({found})", hint="check the inputs and the cleaning settings")
+    if sh["val"].stories == 0 and (self.has_val_inputs or self.cfg.val_fraction > 0):
+        raise TinyStoriesError(f"the val split is empty after cleaning ({found})",
+                               hint="give more stories (two at least), pass --val FILE, or --val-fraction 0 for no validation")
+    for s in sh.values(): s.commit()
+
+@patch
+def discard(self: _Splits):
+    for s in self.shards.values(): s.discard()
+
+# %% ../../nbs/01_data/02_tokenize.ipynb #ec512e18
+def _write_splits(out: Path, all_in: list[dict], n_val: int, tok, cfg: PrepareConfig) -> _Splits:
+    "Write `out/{train,val}.bin` from the inputs (the first `n_val` are validation); counts each input's stories into it."
     sizes = [i.get("size") for i in all_in]
     total = sum(s or 0 for s in sizes)
     n_proc = cfg.n_proc or ((os.cpu_count() or 1) if total > 16e6 else 1)   # worker start-up costs more than small inputs take
-    report, seen, val_keys = CleanReport(), set(), set()
-    shards = {"train": _Shard(out/"train.bin", enc_dtype.itemsize), "val": _Shard(out/"val.bin", enc_dtype.itemsize)}
-    counts = [0] * len(all_in)
+    splits, counts = _Splits(out, tok, cfg, n_val > 0), [0] * len(all_in)
     try:
         with progress(total=None if None in sizes else total, desc="prepare", unit="B", unit_scale=True) as bar:
             read = _InputProgress(bar, sizes)
-            for k, idx, chunk, (results, changes, examples) in _run_chunks(_chunks(all_in, cfg.format, instruct=cfg.instruct), tok, cfg, n_proc):
-                is_val = k < len(val_in)
-                label = Path(all_in[k]["path"]).name
-                for kind, n in changes.items(): report.changed[kind] += n
-                for kind, exs in examples.items():
-                    for i, ex in exs:
-                        if report.wants(kind): report.example(kind, story=f"{label}#{idx[i]}", **ex)
-                for i, (reason, key, nbytes, tokens, no_end) in enumerate(results):
-                    report.stories_in += 1
-                    if reason is None:
-                        if not is_val and key in val_keys: reason = "overlap"
-                        elif cfg.clean.dedupe and key in seen: reason = "duplicate"
-                    if reason:
-                        report.removed[reason] += 1
-                        if reason in ("overlap", "duplicate"): report.example(reason, story=f"{label}#{idx[i]}", text=chunk[i][0][:80])
-                        continue
-                    seen.add(key)
-                    if is_val: val_keys.add(key)
-                    split = "val" if is_val or (not val_in and in_val(key, cfg.val_fraction)) else "train"
-                    shards[split].add(tokens, eot, nbytes)
-                    report.stories_out += 1
-                    if no_end: report.flagged["no_sentence_end"] += 1
-                counts[k] += len(results)
+            for k, idx, chunk, result in _run_chunks(_chunks(all_in, cfg.format, instruct=cfg.instruct), tok, cfg, n_proc):
+                splits.add_chunk(Path(all_in[k]["path"]).name, k < n_val, idx, chunk, result)
+                counts[k] += len(result[0])
                 read.add(k, sum(_utf8_len(c[0]) + _utf8_len(c[2]) for c in chunk))
             read.close()
-        if not val_in and cfg.val_fraction > 0 and shards["val"].stories == 0 and shards["train"].stories >= 2:
-            shards["val"].add(*shards["train"].pop_last())   # a few stories: one validation story once there are two
-        removed = ", ".join(f"{k} {v:,}" for k, v in report.removed.items() if v) or "none"
-        found = f"{report.stories_in:,} stories read, {report.stories_out:,} kept; removed: {removed}"
-        if shards["train"].stories == 0:
-            raise TinyStoriesError(f"the train split is empty after cleaning ({found})", hint="check the inputs and the cleaning settings")
-        if shards["val"].stories == 0 and (val_in or cfg.val_fraction > 0):
-            raise TinyStoriesError(f"the val split is empty after cleaning ({found})",
-                                   hint="give more stories (two at least), pass --val FILE, or --val-fraction 0 for no validation")
-        for sh in shards.values(): sh.commit()
+        splits.close()
     except BaseException:
-        for sh in shards.values(): sh.discard()
+        splits.discard()
         raise
-    report.check()
+    splits.report.check()
     for inp, n in zip(all_in, counts): inp["stories"] = n
-    manifest = {"format": FORMAT, "dtype": enc_dtype.name, "tokenizer": tok_info,
-                "splits": {name: sh.info() for name, sh in shards.items()}, "cleaning": report.to_dict(),
-                "inputs": train_in, "val_inputs": val_in, "config": cfg.to_dict(), "fingerprint": fp, "version": __version__}
-    write_json(man_path, manifest)
+    return splits
+
+# %% ../../nbs/01_data/02_tokenize.ipynb #c8ab58c2
+def prepare(inputs, out, val=None, tokenizer=None, cfg: PrepareConfig | None = None, force: bool = False) -> Prepared:
+    "Clean `inputs`, train or load a tokenizer and write `out/{tokenizer.json,train.bin,val.bin,manifest.json}`."
+    with dir_lock(need_dir(out), "prepare"): return _prepare(inputs, out, val, tokenizer, cfg, force)
+
+def _prepare(inputs, out, val, tokenizer, cfg: PrepareConfig | None, force: bool) -> Prepared:
+    cfg = cfg or PrepareConfig()
+    inputs, val = as_paths(inputs), [] if val is None else as_paths(val)
+    _check_request(inputs, val, tokenizer, cfg)
+    out = need_dir(out)
+    train_in, val_in = [_fingerprint_input(p, cfg.format) for p in inputs], [_fingerprint_input(p, cfg.format) for p in val]
+    fp = _fingerprint(cfg, train_in, val_in, tokenizer)
+    if (old := _reusable(out, fp, force)) is not None: return old
+    for name in ("manifest.json", "token_map.json"): (out/name).unlink(missing_ok=True)   # from here on, the old output is no longer trusted
+    tok_info, tok = _make_tokenizer(out, train_in, cfg, tokenizer, bool(val_in))
+    splits = _write_splits(out, val_in + train_in, len(val_in), tok, cfg)
+    write_json(out/"manifest.json", {"format": FORMAT, "dtype": splits.dtype.name, "tokenizer": tok_info,
+                                     "splits": {name: sh.info() for name, sh in splits.shards.items()}, "cleaning": splits.report.to_dict(),
+                                     "inputs": train_in, "val_inputs": val_in, "config": cfg.to_dict(), "fingerprint": fp, "version": __version__})
     return load_prepared(out)
 
 # %% ../../nbs/01_data/02_tokenize.ipynb #335662ee
@@ -451,36 +521,46 @@ class Prepared:
         "Convert a mean loss in nats per token on `split` into bits per UTF-8 byte of text."
         return loss / self.bytes_per_token(split) / math.log(2)
 
-def load_prepared(path) -> Prepared:
-    "Open a `prepare` output directory, checking the manifest, shard sizes and tokenizer hash."
-    d = Path(path).expanduser()
+# %% ../../nbs/01_data/02_tokenize.ipynb #2b02e7aa
+def _read_manifest(d: Path) -> dict:
+    "The manifest of prepared folder `d`, checked for the fields the shards need."
     if not (d/"manifest.json").exists():
         raise TinyStoriesError(f"{d} has no manifest.json (not prepared, or an interrupted run)", hint=f"run: tinystories prepare INPUT... --out {d}")
     m = read_json(d/"manifest.json", "manifest")
     try:
         if m.get("format") != FORMAT: raise KeyError("format")
-        dtype, tok_file, splits = np.dtype(m["dtype"]), m["tokenizer"]["file"], {k: m["splits"][k] for k in ("train", "val")}
-        for s in splits.values(): s["file"], s["tokens"]
+        np.dtype(m["dtype"]), m["tokenizer"]["file"]
+        for k in ("train", "val"): m["splits"][k]["file"], m["splits"][k]["tokens"]
     except (AttributeError, KeyError, TypeError) as e:
         raise TinyStoriesError(f"{d}/manifest.json is not a complete {FORMAT} manifest (bad or missing {e})",
                                hint=f"rerun tinystories prepare --out {d}") from None
-    tok_path = d/tok_file
+    return m
+
+# %% ../../nbs/01_data/02_tokenize.ipynb #df13d091
+def _open_shard(f: Path, tokens: int, dtype: np.dtype, vocab_size: int, d: Path) -> np.ndarray:
+    "Memory-map token file `f` of prepared folder `d`, checking its size and that every id is inside the vocabulary."
+    size = f.stat().st_size if f.exists() else -1
+    if size != tokens * dtype.itemsize:
+        got = "missing" if size < 0 else f"{size // dtype.itemsize:,} tokens"
+        raise TinyStoriesError(f"{f} is {got} but the manifest says {tokens:,} tokens (truncated or modified)",
+                               hint=f"rerun tinystories prepare --out {d}")
+    if not size: return np.zeros(0, dtype)
+    a = np.memmap(f, dtype=dtype, mode="r")
+    if (top := int(a.max())) >= vocab_size:   # one pass over the tokens: cheap next to training on them
+        raise TinyStoriesError(f"{f} holds token id {top:,}, outside the tokenizer's vocabulary of {vocab_size:,} (damaged, or from another tokenizer)",
+                               hint=f"rerun tinystories prepare --out {d}")
+    return a
+
+def load_prepared(path) -> Prepared:
+    "Open a `prepare` output directory, checking the manifest, shard sizes and tokenizer hash."
+    d = Path(path).expanduser()
+    m = _read_manifest(d)
+    tok_path = d/m["tokenizer"]["file"]
     if not tok_path.exists() or sha256_file(tok_path) != m["tokenizer"]["sha256"]:
         raise TinyStoriesError(f"{tok_path} is missing or is not the tokenizer the shards were encoded with", hint=f"rerun tinystories prepare --out {d}")
-    arrays = {}
-    for split, s in splits.items():
-        f = d/s["file"]
-        size = f.stat().st_size if f.exists() else -1
-        if size != s["tokens"] * dtype.itemsize:
-            got = "missing" if size < 0 else f"{size // dtype.itemsize:,} tokens"
-            raise TinyStoriesError(f"{f} is {got} but the manifest says {s['tokens']:,} tokens (truncated or modified)",
-                                   hint=f"rerun tinystories prepare --out {d}")
-        arrays[split] = np.memmap(f, dtype=dtype, mode="r") if size else np.zeros(0, dtype)
-        V = m["tokenizer"].get("vocab_size", 0)
-        if size and (top := int(arrays[split].max())) >= V:   # one pass over the tokens: cheap next to training on them
-            raise TinyStoriesError(f"{f} holds token id {top:,}, outside the tokenizer's vocabulary of {V:,} (damaged, or from another tokenizer)",
-                                   hint=f"rerun tinystories prepare --out {d}")
-    return Prepared(d, m, sha256_file(d/"manifest.json"), arrays["train"], arrays["val"], load_tokenizer(tok_path))
+    dtype, V = np.dtype(m["dtype"]), m["tokenizer"].get("vocab_size", 0)
+    train, val = (_open_shard(d/m["splits"][k]["file"], m["splits"][k]["tokens"], dtype, V, d) for k in ("train", "val"))
+    return Prepared(d, m, sha256_file(d/"manifest.json"), train, val, load_tokenizer(tok_path))
 
 # %% ../../nbs/01_data/02_tokenize.ipynb #22b41a88
 def _summary_table(p: Prepared) -> str:
@@ -489,15 +569,25 @@ def _summary_table(p: Prepared) -> str:
     for name, s in m["splits"].items(): rows.append((name, f"{s['stories']:,}", f"{s['tokens']:,}", f"{s['bytes']:,}", f"{s['bytes'] / max(s['tokens'], 1):.2f}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
-    c = m["cleaning"]
-    removed = ", ".join(f"{k} {v:,}" for k, v in c["removed"].items() if v) or "none"
-    changed = ", ".join(f"{k} {v:,}" for k, v in c["changed"].items() if v) or "none"
-    t = m["tokenizer"]
-    lines += [f"read {c['stories_in']:,} stories; removed {c['removed_total']:,}: {removed}",
-              f"changed (stories): {changed}",
+    c, t = m["cleaning"], m["tokenizer"]
+    lines += [f"read {c['stories_in']:,} stories; removed {c['removed_total']:,}: {format_counts(c['removed'])}",
+              f"changed (stories): {format_counts(c['changed'])}",
               f"tokenizer: {t['vocab_size']:,} tokens ({t['source']}), sha256 {t['sha256'][:12]}"]
     return "\n".join(lines)
 
+def _run_prepare(args):
+    "`tinystories prepare` with parsed `args`: prepare, then print the summary."
+    if args.top_k and not args.tokenizer: raise TinyStoriesError("--top-k needs --tokenizer PATH", hint="e.g. GPT-Neo's tokenizer.json")
+    clean = CleanConfig(non_ascii="drop" if args.drop_non_ascii else "keep", min_words=args.min_words, dedupe=not args.keep_duplicates)
+    cfg = PrepareConfig(vocab_size=args.vocab_size, top_k=args.top_k, format=args.format, clean=clean, n_proc=args.n_proc,
+                        instruct=args.instruct, val_fraction=args.val_fraction)
+    t0 = time.time()
+    p = prepare(args.inputs, args.out, val=args.val, tokenizer=args.tokenizer, cfg=cfg, force=args.force)
+    if p.reused: print(f"{p.dir} is up to date (same inputs and settings): nothing to do")
+    print(_summary_table(p))
+    if not p.reused: print(f"wrote {p.dir}/ in {time.time() - t0:.1f}s")
+
+# %% ../../nbs/01_data/02_tokenize.ipynb #65023b57
 def cli_prepare(p: argparse.ArgumentParser):
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="story files (.txt plain or Instruct, all_data .json, .jsonl, .parquet), hub-layout folders or hf://NAME[/FILE][:SPLIT]")
@@ -509,22 +599,11 @@ def cli_prepare(p: argparse.ArgumentParser):
     p.add_argument("--vocab-size", type=int, default=DEFAULT_VOCAB_SIZE, metavar="N", help=f"tokens in the BPE vocabulary to train (at least {MIN_VOCAB_SIZE})")
     p.add_argument("--tokenizer", metavar="PATH", help="use this tokenizer.json instead of training one (e.g. GPT-Neo's)")
     p.add_argument("--top-k", type=int, metavar="K", help="with --tokenizer: keep only its K most frequent tokens on the data (the paper: 10000)")
-    p.add_argument("--format", choices=["text", "instruct", "all_data", "jsonl", "parquet", "hf"], help="input format of every INPUT (unset: detected from each name)")
+    p.add_argument("--format", choices=list(FORMATS), help="input format of every INPUT (unset: detected from each name)")
     p.add_argument("--drop-non-ascii", action="store_true", help="drop stories that still hold non-ASCII characters after normalising")
     p.add_argument("--min-words", type=int, default=CleanConfig.min_words, metavar="N", help="stories with fewer words than this are dropped as fragments")
     p.add_argument("--keep-duplicates", action="store_true", help="do not remove exact duplicates")
     p.add_argument("--n-proc", type=int, metavar="N", help="worker processes (unset: all cores for inputs over 16 MB, else 1)")
     p.add_argument("--instruct", action="store_true", help="TinyStories-Instruct training: keep each story's instruction lines before it")
     p.add_argument("--force", action="store_true", help="redo the work even if DIR is up to date")
-    def run(args):
-        if args.top_k and not args.tokenizer: raise TinyStoriesError("--top-k needs --tokenizer PATH", hint="e.g. GPT-Neo's tokenizer.json")
-        clean = CleanConfig(non_ascii="drop" if args.drop_non_ascii else "keep", min_words=args.min_words, dedupe=not args.keep_duplicates)
-        cfg = PrepareConfig(vocab_size=args.vocab_size, top_k=args.top_k, format=args.format, clean=clean, n_proc=args.n_proc,
-                            instruct=args.instruct,
-                            val_fraction=args.val_fraction)
-        t0 = time.time()
-        p = prepare(args.inputs, args.out, val=args.val, tokenizer=args.tokenizer, cfg=cfg, force=args.force)
-        if p.reused: print(f"{p.dir} is up to date (same inputs and settings): nothing to do")
-        print(_summary_table(p))
-        if not p.reused: print(f"wrote {p.dir}/ in {time.time() - t0:.1f}s")
-    return run
+    return _run_prepare

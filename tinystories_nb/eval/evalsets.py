@@ -11,7 +11,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
-from ..core import TinyStoriesError, atomic_write, canonical_json, logger, need_file, package_data, sha256_text
+import yaml
+from fastcore.basics import patch
+from ..core import TinyStoriesError, atomic_write, canonical_json, iter_jsonl, logger, need_file, package_data, sha256_text
 from ..data.stories import EOT, Story, format_instruct
 
 # %% auto #0
@@ -41,6 +43,7 @@ def _check_fields(cls, d, where: str) -> dict:
             raise TinyStoriesError(f"{where}: field {k!r} must be {name}, got {v!r:.60}")
     return d
 
+# %% ../../nbs/04_eval/00_evalsets.ipynb #c400a64c
 class _Item:
     "What every eval item shares: `from_dict` (checked), `to_dict` (fields that are set)."
     @classmethod
@@ -106,6 +109,7 @@ class Probe(_Item):
     @functools.cached_property
     def _reject(self) -> list[re.Pattern]: return [_keyword_re(a) for a in self.wrong]
 
+# %% ../../nbs/04_eval/00_evalsets.ipynb #83173e98
 def _head(text: str, n: int) -> str:
     "`text` up to the end of its `n`-th word."
     ms = list(itertools.islice(_WORD.finditer(text), n))
@@ -151,19 +155,33 @@ class InstructItem(_Item):
         try: self.prompt
         except TinyStoriesError as e: raise TinyStoriesError(f"{where}: {e.msg}") from None
 
-    def story(self, text: str = "") -> Story:
-        "A `data.Story` holding these instructions and `text`."
-        return Story(text, id=self.id, words=self.words, features=self.features, summary=self.summary, sentence=self.sentence)
+# %% ../../nbs/04_eval/00_evalsets.ipynb #07f23267
+@patch
+def story(self: InstructItem, text: str = "") -> Story:
+    "A `data.Story` holding these instructions and `text`."
+    return Story(text, id=self.id, words=self.words, features=self.features, summary=self.summary, sentence=self.sentence)
 
-    @property
-    def prompt(self) -> str:
-        rec = format_instruct(self.story(_CUT))
-        return rec[:rec.index(_CUT)]
+@patch(as_prop=True)
+def prompt(self: InstructItem) -> str:
+    "The Instruct text up to where the story starts."
+    rec = format_instruct(self.story(_CUT))
+    return rec[:rec.index(_CUT)]
 
 # %% ../../nbs/04_eval/00_evalsets.ipynb #c03c903a
 _ITEM_CLS = {"beginnings": Beginning, "probes": Probe, "instruct": InstructItem}
 _ID_PREFIX = {"beginnings": "b", "probes": "p", "instruct": "i"}
 
+def _check_items(where: str, kind: str, items: list):
+    "A set's kind is known, and its items are of that kind, at least one, with unique ids."
+    if kind not in KINDS: raise TinyStoriesError(f"{where}: unknown kind {kind!r}", hint=f"use one of {', '.join(KINDS)}")
+    if not items: raise TinyStoriesError(f"{where} holds no items", hint="add at least one item")
+    cls = _ITEM_CLS[kind]
+    if bad := next((x for x in items if not isinstance(x, cls)), None):
+        raise TypeError(f"{where}: a {kind} set holds {cls.__name__} items, got {type(bad).__name__}")
+    if dup := [i for i, c in Counter(x.id for x in items).items() if c > 1]:
+        raise TinyStoriesError(f"{where}: duplicate item id(s) {', '.join(dup[:5])}", hint="give every item its own id")
+
+# %% ../../nbs/04_eval/00_evalsets.ipynb #4c9ec396
 @dataclass
 class EvalSet:
     "A named, versioned list of eval items of one kind ('beginnings', 'probes' or 'instruct')."
@@ -175,14 +193,7 @@ class EvalSet:
     path: str | None = None   # where it was read from (not part of the hash)
 
     def __post_init__(self):
-        where = f"eval set {self.path or self.name}"
-        if self.kind not in KINDS: raise TinyStoriesError(f"{where}: unknown kind {self.kind!r}", hint=f"use one of {', '.join(KINDS)}")
-        if not self.items: raise TinyStoriesError(f"{where} holds no items", hint="add at least one item")
-        cls = _ITEM_CLS[self.kind]
-        if bad := next((x for x in self.items if not isinstance(x, cls)), None):
-            raise TypeError(f"{where}: a {self.kind} set holds {cls.__name__} items, got {type(bad).__name__}")
-        if dup := [i for i, c in Counter(x.id for x in self.items).items() if c > 1]:
-            raise TinyStoriesError(f"{where}: duplicate item id(s) {', '.join(dup[:5])}", hint="give every item its own id")
+        _check_items(f"eval set {self.path or self.name}", self.kind, self.items)
         self._by_id = {x.id: x for x in self.items}
 
     def __len__(self): return len(self.items)
@@ -202,11 +213,15 @@ class EvalSet:
     @property
     def key(self) -> str: return f"{self.ref}-{self.hash[:12]}"
 
-    def save(self, path) -> Path:
-        "Write the set as eval set JSONL (header line, then one item per line), atomically."
-        with atomic_write(path) as f:
-            for d in [self.header()] + [x.to_dict() for x in self.items]: f.write(json.dumps(d, ensure_ascii=False) + "\n")
-        return Path(path)
+
+
+# %% ../../nbs/04_eval/00_evalsets.ipynb #330ead37
+@patch
+def save(self: EvalSet, path) -> Path:
+    "Write the set as eval set JSONL (header line, then one item per line), atomically."
+    with atomic_write(path) as f:
+        for d in [self.header()] + [x.to_dict() for x in self.items]: f.write(json.dumps(d, ensure_ascii=False) + "\n")
+    return Path(path)
 
 # %% ../../nbs/04_eval/00_evalsets.ipynb #590a1629
 def _records(p: Path, kind: str, recs: Iterable[tuple[str, object]]) -> list:
@@ -235,18 +250,12 @@ def _make_set(p: Path, kind: str | None, header: dict | None, recs: list) -> Eva
     if not recs: raise TinyStoriesError(f"eval set file {p} holds no items", hint="add at least one item")
     return EvalSet(name, version, k, _records(p, k, recs), h.get("description", "") or "", str(p))
 
-def _read_lines(p: Path) -> list[str]:
-    try: return p.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError: raise TinyStoriesError(f"eval set file {p} is not UTF-8 text", hint="convert it to UTF-8") from None
-
+# %% ../../nbs/04_eval/00_evalsets.ipynb #66e71312
 def read_evalset(path, kind: str | None = None) -> EvalSet:
     "An eval set from a JSONL file (header line optional); `kind` is checked (or assumed, without a header)."
     p = need_file(path, "eval set file")
     header, recs = None, []
-    for i, line in enumerate(_read_lines(p), 1):
-        if not line.strip(): continue
-        try: d = json.loads(line)
-        except json.JSONDecodeError as e: raise TinyStoriesError(f"eval set file {p} line {i} is not valid JSON ({e.msg})", hint="fix or remove that line") from None
+    for i, d in iter_jsonl(p, "eval set file"):
         if not recs and header is None and isinstance(d, dict) and "format" in d: header = d
         else: recs.append((f"eval set file {p} line {i}", d))
     return _make_set(p, kind, header, recs)
@@ -268,8 +277,12 @@ def _resolve_shipped(ref: str) -> Path | None:
     cands = {r: p for r, p in _shipped().items() if r.split("@")[0] == name and (not ver or r.split("@")[1] == ver)}
     return cands[max(cands, key=lambda r: int(r.split("@")[1]))] if cands else None
 
+# %% ../../nbs/04_eval/00_evalsets.ipynb #cbd2c4c1
+def _read_lines(p: Path) -> list[str]:
+    try: return p.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError: raise TinyStoriesError(f"eval set file {p} is not UTF-8 text", hint="convert it to UTF-8") from None
+
 def _read_yaml(p: Path, kind: str) -> EvalSet:
-    import yaml
     try: d = yaml.safe_load("\n".join(_read_lines(p)))
     except yaml.YAMLError as e: raise TinyStoriesError(f"eval set file {p} is not valid YAML ({str(e).splitlines()[0]})") from None
     header = None
@@ -288,6 +301,7 @@ def _read_txt(p: Path) -> EvalSet:
     recs = [(f"eval set file {p} item {i}", s.strip()) for i, s in enumerate((s for s in parts if s.strip()), 1)]
     return _make_set(p, "beginnings", None, recs)
 
+# %% ../../nbs/04_eval/00_evalsets.ipynb #1a942bcd
 def load_evalset(name_or_path, kind: str | None = None) -> EvalSet:
     "A shipped eval set (`'name'` or `'name@version'`), an eval set file (JSONL, YAML, or TXT for beginnings), or an `EvalSet`."
     if isinstance(name_or_path, EvalSet):

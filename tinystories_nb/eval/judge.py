@@ -6,20 +6,23 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/04_eval/judge.html.md"""
 
 # %% ../../nbs/04_eval/02_judge.ipynb #ef5288f4
 from __future__ import annotations
-import asyncio, dataclasses, json, re, sqlite3, threading, time, unicodedata
+import asyncio, dataclasses, inspect, json, math, re, sqlite3, threading, time, unicodedata
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
-from ..core import (TinyStoriesError, load_versioned, logger, need_dir, pick_version, progress, read_json_list,
+from fastcore.basics import patch
+from ..core import (TinyStoriesError, get_secret, load_versioned, logger, need_dir, pick_version, read_json_list,
                                  sha256_json)
 from ..synth.llm import ChatResult, LLMClient, LLMError, map_progress
 from ..data.text import is_refusal
+from ..synth.testing import ok, status
 
 # %% auto #0
 __all__ = ['PROTOCOL', 'CATEGORIES', 'AGE_GROUPS', 'INSTRUCTIONS', 'GRADER_PATTERNS', 'SQUASHED_PATTERNS', 'FAILURES', 'MODES',
-           'JudgePrompt', 'load_judge_prompts', 'get_judge_prompt', 'neutralise', 'story_text', 'normalise_text',
-           'flag_views', 'grader_flags', 'JudgeItem', 'instruction_lines', 'render', 'response_format', 'VerdictError',
-           'format_verdict', 'parse_verdict', 'Verdict', 'verdict_from_reply', 'VerdictCache', 'Judge', 'grade_one',
-           'agrade', 'grade', 'parse_request', 'scripted_judge', 'tally']
+           'JUDGE_RULES', 'JudgePrompt', 'load_judge_prompts', 'get_judge_prompt', 'neutralise', 'story_text',
+           'normalise_text', 'flag_views', 'grader_flags', 'JudgeItem', 'instruction_lines', 'render',
+           'response_format', 'VerdictError', 'format_verdict', 'parse_verdict', 'Verdict', 'verdict_from_reply',
+           'VerdictCache', 'parse_request', 'scripted_judge', 'Judge', 'tally', 'judge_settings', 'judge_key_env',
+           'check_judge_settings']
 
 # %% ../../nbs/04_eval/02_judge.ipynb #4feda29c
 PROTOCOL = 1   # bump when the schema, the rendering or the parsing rules below change
@@ -28,6 +31,7 @@ AGE_GROUPS = {"A": "3 or under", "B": "4-5", "C": "6-7", "D": "8-9", "E": "10-12
 INSTRUCTIONS = ("words", "features", "summary", "sentence")
 _FIELDS = {"story": ("story",), "instruct": ("instructions", "story")}
 
+# %% ../../nbs/04_eval/02_judge.ipynb #75826cf4
 @dataclasses.dataclass(frozen=True)
 class JudgePrompt:
     "A versioned judge prompt: system message, user template, strict-text-format instructions; `sha` identifies it."
@@ -136,6 +140,7 @@ SQUASHED_PATTERNS = {   # searched in the squashed text (letters only), for atta
 _GRADER_RES = {k: re.compile("|".join(f"(?:{p})" for p in v), re.I) for k, v in GRADER_PATTERNS.items()}
 _SQUASHED_RES = {k: re.compile(v) for k, v in SQUASHED_PATTERNS.items()}
 
+# %% ../../nbs/04_eval/02_judge.ipynb #fdb06b3c
 _INVISIBLE = {"Cf", "Cc", "Cs", "Co", "Cn"}        # format (zero-width, direction marks, soft hyphen), control, unassigned
 _FILLERS = dict.fromkeys(map(ord, "\u115f\u1160\u3164\uffa0\u2800"))   # blank-looking letters (Hangul fillers, braille blank)
 _LOOKALIKES = str.maketrans("аеёкмнорстухіїјѕԁһԛԝαβεικνορτυχωıɑɡ", "aeekmhopctyxiijsdhqwabeikvoptuxwiag")
@@ -165,6 +170,7 @@ def flag_views(text: str) -> list[str]:
     t = normalise_text(text)
     return list(dict.fromkeys([t, _undisguise(t, _LEET_I), _undisguise(t, _LEET_L)]))
 
+# %% ../../nbs/04_eval/02_judge.ipynb #09a19e75
 def grader_flags(text: str) -> list[str]:
     "Names of the `GRADER_PATTERNS` that `text` matches in any of its `flag_views` (empty for an ordinary story)."
     views = flag_views(text)
@@ -200,6 +206,7 @@ def instruction_lines(item: JudgeItem) -> str:
            "sentence": lambda v: f"Sentence: the story should contain this sentence: {v}"}
     return "\n".join(neutralise(say[k](ins[k])) for k in item.instruction_keys())
 
+# %% ../../nbs/04_eval/02_judge.ipynb #9093be01
 def render(prompt: JudgePrompt, item: JudgeItem, mode: str = "json_schema") -> list[dict]:
     "The chat messages that ask the judge to grade `item` with `prompt` ('json_schema' or 'text' mode)."
     if mode not in ("json_schema", "text"): raise ValueError(f"unknown mode {mode!r}")
@@ -245,7 +252,7 @@ def format_verdict(assessment: str, scores: dict, age_group: str | None = None, 
     if kind == "story": lines.append(f"Age group: {age_group}")
     return "\n".join(lines)
 
-# %% ../../nbs/04_eval/02_judge.ipynb #fd826bd7
+# %% ../../nbs/04_eval/02_judge.ipynb #b614e087
 def _parse_json(text: str, kind: str, keys: tuple) -> dict:
     try: d = json.loads(text)
     except json.JSONDecodeError as e: raise VerdictError(f"not valid JSON ({e.msg})") from None
@@ -265,6 +272,7 @@ def _parse_json(text: str, kind: str, keys: tuple) -> dict:
     if kind == "story" and age not in AGE_GROUPS: raise VerdictError(f"age_group must be one of A-F, got {age!r}")
     return {"assessment": d["assessment"].strip(), "scores": scores, "age_group": age}
 
+# %% ../../nbs/04_eval/02_judge.ipynb #fdc2e6c1
 _LINE = {"story": r"\s*{label}\s*:\s*(10|[1-9])\s*/\s*10\s*", "instruct": r"\s*{label}\s*:\s*(yes|no)\s*"}
 _AGE = re.compile(r"\s*age\s+group\s*:\s*([A-F])\s*", re.I)
 _LABEL = re.compile(r"^\s*(grammar|creativity|consistency|plot|age\s+group|words|features|summary|sentence)\s*:", re.I | re.M)
@@ -324,7 +332,7 @@ class Verdict:
     def from_dict(cls, d: dict) -> "Verdict":
         return cls(**{k: v for k, v in d.items() if k in {f.name for f in dataclasses.fields(cls)}})
 
-
+# %% ../../nbs/04_eval/02_judge.ipynb #20e16513
 def verdict_from_reply(item: JudgeItem, prompt: JudgePrompt, res: ChatResult, mode: str, messages: list,
                        judge_model: str) -> Verdict:
     "Turn one judge reply into a `Verdict`: scores if it parses strictly, else a failure saying why."
@@ -373,24 +381,58 @@ class VerdictCache:
     def key(cls, item: JudgeItem, judge_model: str, prompt_sha: str) -> str:
         return sha256_json({"text": cls.text_sha(item), "judge_model": judge_model, "prompt": prompt_sha})
 
-    def get(self, key: str) -> dict | None:
-        "The good verdict stored under `key`, or None (a failure cached by an older version counts as none)."
-        with self._lock: row = self.db.execute("SELECT verdict FROM verdicts WHERE key = ?", (key,)).fetchone()
-        d = json.loads(row[0]) if row else None
-        return d if d is not None and d.get("failure") is None else None
-
-    def put(self, key: str, item: JudgeItem, v: Verdict):
-        "Store a good verdict; a failed one raises `ValueError` (failures are asked again on the next run)."
-        if not v.ok: raise ValueError(f"verdict {v.id} failed ({v.failure}): only good verdicts are cached")
-        with self._lock:
-            self.db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?)",
-                            (key, self.text_sha(item), v.judge_model, v.prompt["sha"], time.time(), json.dumps(v.to_dict(), ensure_ascii=False)))
-
     def __len__(self):
         with self._lock: return self.db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
     def close(self): self.db.close()
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
+
+# %% ../../nbs/04_eval/02_judge.ipynb #b27dd45c
+@patch
+def get(self: VerdictCache, key: str) -> dict | None:
+    "The good verdict stored under `key`, or None (a failure cached by an older version counts as none)."
+    with self._lock: row = self.db.execute("SELECT verdict FROM verdicts WHERE key = ?", (key,)).fetchone()
+    d = json.loads(row[0]) if row else None
+    return d if d is not None and d.get("failure") is None else None
+
+@patch
+def put(self: VerdictCache, key: str, item: JudgeItem, v: Verdict):
+    "Store a good verdict; a failed one raises `ValueError` (failures are asked again on the next run)."
+    if not v.ok: raise ValueError(f"verdict {v.id} failed ({v.failure}): only good verdicts are cached")
+    with self._lock:
+        self.db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?)",
+                        (key, self.text_sha(item), v.judge_model, v.prompt["sha"], time.time(), json.dumps(v.to_dict(), ensure_ascii=False)))
+
+# %% ../../nbs/04_eval/02_judge.ipynb #05ff1071
+_STORY_RE = re.compile(r"<story>\n(.*)\n</story>", re.S)
+_INS_RE = re.compile(r"<instructions>\n(.*)\n</instructions>", re.S)
+
+def parse_request(request: dict) -> dict:
+    "The beginning, completion, instruction keys and mode that a judge request carries (for scripted judges)."
+    user = next(m["content"] for m in request["messages"] if m["role"] == "user")
+    story = _STORY_RE.search(user).group(1)
+    beginning, _, completion = story.partition("***")
+    ins = _INS_RE.search(user)
+    keys = [l.split(":")[0].lower() for l in ins.group(1).splitlines()] if ins else []
+    return {"beginning": beginning, "completion": completion, "keys": keys,
+            "mode": "json_schema" if request.get("response_format") else "text"}
+
+def scripted_judge(fn: Callable[[str, str], dict | str], instruct_fn: Callable[[str, list], dict | str] | None = None,
+                   reject_json_schema: bool = False):
+    """A `FakeOpenAI` script grading like a judge. Story requests: `fn(beginning, completion)` returns {'scores',
+    'age_group', 'assessment'}; Instruct requests: `instruct_fn(story, keys)` returns {'scores': {key: bool}} (default:
+    every instruction followed). Either may return a string or a `testing.Reply` to send as it is."""
+    def script(request):
+        r = parse_request(request)
+        if reject_json_schema and r["mode"] == "json_schema": return status(400)
+        if r["keys"]:
+            story = r["beginning"] + r["completion"]
+            v = instruct_fn(story, r["keys"]) if instruct_fn else {"scores": {k: True for k in r["keys"]}}
+        else: v = fn(r["beginning"], r["completion"])
+        if not isinstance(v, dict): return ok(v) if isinstance(v, str) else v
+        kind = "instruct" if r["keys"] else "story"
+        return ok(format_verdict(v.get("assessment", "Scripted assessment."), v["scores"], v.get("age_group"), r["mode"], kind))
+    return script
 
 # %% ../../nbs/04_eval/02_judge.ipynb #d796ccba
 MODES = ("auto", "json_schema", "text")
@@ -427,20 +469,9 @@ class Judge:
 
     def key(self, item: JudgeItem) -> str: return VerdictCache.key(item, self.model, self.prompt_for(item).sha)
 
-# %% ../../nbs/04_eval/02_judge.ipynb #dfa5390e
-async def grade_one(self, item: JudgeItem) -> Verdict:
-    "Grade one item: a good verdict from the cache, else the judge (JSON schema, falling back to text on HTTP 400)."
-    prompt, key = self.prompt_for(item), self.key(item)
-    if self.cache is not None and (hit := self.cache.get(key)) is not None:
-        v = Verdict.from_dict(hit)
-        v.id, v.cached, v.cost_usd, v.flags = item.id, True, 0.0, grader_flags(item.completion)   # flags by today's patterns
-        return v
-    if not self._mode_known and self._probe is not None:
-        async with self._probe:                  # until the server has shown whether it takes a JSON schema, one at a time
-            if not self._mode_known: return await self._ask(item, prompt, key)
-    return await self._ask(item, prompt, key)
-
-async def _ask(self, item: JudgeItem, prompt: JudgePrompt, key: str) -> Verdict:
+# %% ../../nbs/04_eval/02_judge.ipynb #1a76bc03
+@patch
+async def _ask(self: Judge, item: JudgeItem, prompt: JudgePrompt, key: str) -> Verdict:
     keys = item.instruction_keys() if prompt.kind == "instruct" else ()
     while True:
         mode = "text" if self._json_rejected else "json_schema"
@@ -463,48 +494,31 @@ async def _ask(self, item: JudgeItem, prompt: JudgePrompt, key: str) -> Verdict:
         if self.cache is not None and v.ok: self.cache.put(key, item, v)     # failures are asked again next run
         return v
 
-async def agrade(self, items: Sequence[JudgeItem], desc: str = "judging") -> list[Verdict]:
+# %% ../../nbs/04_eval/02_judge.ipynb #3741999f
+@patch
+async def grade_one(self: Judge, item: JudgeItem) -> Verdict:
+    "Grade one item: a good verdict from the cache, else the judge (JSON schema, falling back to text on HTTP 400)."
+    prompt, key = self.prompt_for(item), self.key(item)
+    if self.cache is not None and (hit := self.cache.get(key)) is not None:
+        v = Verdict.from_dict(hit)
+        v.id, v.cached, v.cost_usd, v.flags = item.id, True, 0.0, grader_flags(item.completion)   # flags by today's patterns
+        return v
+    if not self._mode_known and self._probe is not None:
+        async with self._probe:                  # until the server has shown whether it takes a JSON schema, one at a time
+            if not self._mode_known: return await self._ask(item, prompt, key)
+    return await self._ask(item, prompt, key)
+
+# %% ../../nbs/04_eval/02_judge.ipynb #5148070e
+@patch
+async def agrade(self: Judge, items: Sequence[JudgeItem], desc: str = "judging") -> list[Verdict]:
     "Grade many items concurrently (bounded by the client); verdicts in order, each cached as it arrives."
     self._probe = asyncio.Lock()
     return await map_progress(self.grade_one, items, desc, unit="story")
 
-def grade(self, items: Sequence[JudgeItem], desc: str = "judging") -> list[Verdict]:
+@patch
+def grade(self: Judge, items: Sequence[JudgeItem], desc: str = "judging") -> list[Verdict]:
     "`agrade` from sync code (scripts, notebooks)."
     return self.client.sync(self.agrade(list(items), desc))
-
-Judge.grade_one, Judge._ask, Judge.agrade, Judge.grade = grade_one, _ask, agrade, grade
-
-# %% ../../nbs/04_eval/02_judge.ipynb #05ff1071
-_STORY_RE = re.compile(r"<story>\n(.*)\n</story>", re.S)
-_INS_RE = re.compile(r"<instructions>\n(.*)\n</instructions>", re.S)
-
-def parse_request(request: dict) -> dict:
-    "The beginning, completion, instruction keys and mode that a judge request carries (for scripted judges)."
-    user = next(m["content"] for m in request["messages"] if m["role"] == "user")
-    story = _STORY_RE.search(user).group(1)
-    beginning, _, completion = story.partition("***")
-    ins = _INS_RE.search(user)
-    keys = [l.split(":")[0].lower() for l in ins.group(1).splitlines()] if ins else []
-    return {"beginning": beginning, "completion": completion, "keys": keys,
-            "mode": "json_schema" if request.get("response_format") else "text"}
-
-def scripted_judge(fn: Callable[[str, str], dict | str], instruct_fn: Callable[[str, list], dict | str] | None = None,
-                   reject_json_schema: bool = False):
-    """A `FakeOpenAI` script grading like a judge. Story requests: `fn(beginning, completion)` returns {'scores',
-    'age_group', 'assessment'}; Instruct requests: `instruct_fn(story, keys)` returns {'scores': {key: bool}} (default:
-    every instruction followed). Either may return a string or a `testing.Reply` to send as it is."""
-    from tinystories_nb.synth.testing import ok, status
-    def script(request):
-        r = parse_request(request)
-        if reject_json_schema and r["mode"] == "json_schema": return status(400)
-        if r["keys"]:
-            story = r["beginning"] + r["completion"]
-            v = instruct_fn(story, r["keys"]) if instruct_fn else {"scores": {k: True for k in r["keys"]}}
-        else: v = fn(r["beginning"], r["completion"])
-        if not isinstance(v, dict): return ok(v) if isinstance(v, str) else v
-        kind = "instruct" if r["keys"] else "story"
-        return ok(format_verdict(v.get("assessment", "Scripted assessment."), v["scores"], v.get("age_group"), r["mode"], kind))
-    return script
 
 # %% ../../nbs/04_eval/02_judge.ipynb #becc42ac
 def tally(verdicts: Iterable[Verdict]) -> dict:
@@ -514,3 +528,57 @@ def tally(verdicts: Iterable[Verdict]) -> dict:
             "failures": {f: sum(v.failure == f for v in vs) for f in FAILURES},
             "flagged": sum(bool(v.flags) for v in vs), "cached": sum(v.cached for v in vs),
             "cost_usd": round(sum(v.cost_usd for v in vs), 6)}
+
+# %% ../../nbs/04_eval/02_judge.ipynb #bc9fadf0
+def _number(lo: float, whole: bool = False, above: bool = False, none_ok: bool = False):
+    def check(v):
+        if v is None: return none_ok
+        if isinstance(v, bool) or not isinstance(v, int if whole else (int, float)) or not math.isfinite(v): return False
+        return v > lo if above else v >= lo
+    return check
+
+JUDGE_RULES = (   # (setting, check, what it must be); settings not given keep their defaults
+    ("model", lambda v: isinstance(v, str) and bool(v.strip()), 'a model name, e.g. "gpt-4o-mini"'),
+    ("base_url", lambda v: v is None or (isinstance(v, str) and v.startswith(("http://", "https://"))), "unset, or an http(s) URL"),
+    ("api_key_env", lambda v: v is None or isinstance(v, str), "the name of an environment variable, or 'none'"),
+    ("mode", lambda v: v in MODES, f"one of {', '.join(MODES)}"),
+    ("max_concurrency", _number(1, whole=True), "a whole number of at least 1"),
+    ("max_attempts", _number(1, whole=True), "a whole number of at least 1"),
+    ("max_tokens", _number(1, whole=True), "a whole number of at least 1"),
+    ("default_max_tokens", _number(1, whole=True), "a whole number of at least 1"),
+    ("timeout", _number(0, above=True), "a number above 0 (seconds)"),
+    ("budget_usd", _number(0, above=True, none_ok=True), "a number above 0, or unset for no cap"),
+    ("backoff", _number(0), "a number >= 0"), ("backoff_max", _number(0), "a number >= 0"), ("max_retry_after", _number(0), "a number >= 0"),
+    ("seed", lambda v: v is None or (type(v) is int), "unset, or a whole number"),
+    ("http", lambda v: v in ("auto", "aiohttp", "httpx"), "auto, aiohttp or httpx"),
+)
+
+# %% ../../nbs/04_eval/02_judge.ipynb #2f5afda8
+def judge_settings() -> tuple[set, set]:
+    "The names of the judge settings: (the `LLMClient`'s, the `Judge`'s)."
+    return set(inspect.signature(LLMClient).parameters) - {"cache"}, set(inspect.signature(Judge).parameters) - {"client", "cache"}
+
+def judge_key_env(settings: dict) -> str | None:
+    "The environment variable holding the judge's API key (None: the server needs no key; write 'none' in config files)."
+    v = settings.get("api_key_env", "OPENAI_API_KEY")
+    return None if v is None or str(v).lower() in ("", "none") else v
+
+def check_judge_settings(settings: dict, what: str = "judge settings"):
+    "Check judge settings without building anything: known names, a model, numbers in range, the API key in the environment."
+    if not isinstance(settings, dict): raise TinyStoriesError(f"{what}: expected a mapping of settings, got {type(settings).__name__}")
+    client_keys, judge_keys = judge_settings()
+    if unknown := sorted(set(settings) - client_keys - judge_keys):
+        raise TinyStoriesError(f"{what}: unknown setting(s) {', '.join(unknown)}", hint=f"valid: {', '.join(sorted(client_keys | judge_keys))}")
+    if not settings.get("model"): raise TinyStoriesError(f"{what}: no model", hint='e.g. model = "gpt-4o-mini"')
+    for name, check, rule in JUDGE_RULES:
+        if name in settings and not check(v := settings[name]): raise TinyStoriesError(f"{what}: {name} must be {rule}, got {v!r}")
+    if key_env := judge_key_env(settings): get_secret(key_env)          # a missing key fails now, not after the training
+
+# %% ../../nbs/04_eval/02_judge.ipynb #eb505cb1
+@patch(cls_method=True)
+def from_settings(cls: Judge, settings: dict, cache: VerdictCache | str | Path | None = None, what: str = "judge settings") -> Judge:
+    "A `Judge` over a new `LLMClient` from plain settings, checked first (`check_judge_settings`)."
+    check_judge_settings(settings, what)
+    client_keys, judge_keys = judge_settings()
+    client = LLMClient(**{k: v for k, v in settings.items() if k in client_keys and k != "api_key_env"}, api_key_env=judge_key_env(settings))
+    return cls(client, cache=cache, **{k: v for k, v in settings.items() if k in judge_keys})

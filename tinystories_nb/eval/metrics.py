@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
 import numpy as np
-from ..core import TinyStoriesError, need_file, progress, read_json, write_json
-from ..data.stories import EOT, Story
+from fastcore.basics import patch
+from ..core import TinyStoriesError, autocast, need_file, pick_device, progress, read_json, write_json
+from ..data.stories import EOT, Story, read_stories
 from ..data.text import distinct_n, ngrams, words
+from .evalsets import score_probe
+from ..synth.vocab import load_vocab
 
 # %% auto #0
 __all__ = ['FUNCTION_WORDS', 'EVERYDAY_WORDS', 'INDEX_FORMAT', 'rouge_tokens', 'repeated_ngram_share', 'loop_words',
@@ -82,11 +85,11 @@ idea ideas better best bigger biggest happen happens happened happening become b
 work works worked clothes parents friends day days night nights
 """.split())
 
+# %% ../../nbs/04_eval/01_metrics.ipynb #9240617e
 _KNOWN: dict[str, frozenset] = {}
 
 def known_words(vocab=None) -> frozenset:
     "Every form of every word in `vocab` (default: the shipped child vocabulary), `FUNCTION_WORDS` and `EVERYDAY_WORDS`."
-    from tinystories_nb.synth.vocab import load_vocab
     v = vocab if vocab is not None and not isinstance(vocab, (str, os.PathLike)) else load_vocab(vocab)
     if v.sha not in _KNOWN: _KNOWN[v.sha] = frozenset(f.lower() for w in v for f in w.inflections) | FUNCTION_WORDS | EVERYDAY_WORDS
     return _KNOWN[v.sha]
@@ -125,7 +128,6 @@ def completion_metrics(beginning, completion: str, vocab=None, loop_min_words: i
 # %% ../../nbs/04_eval/01_metrics.ipynb #6f00dfc5
 def probe_accuracy(probes, completions: Sequence[str] | dict) -> dict[str, dict]:
     "Accuracy per probe category and overall ('all'): `{category: {n, correct, accuracy}}`; completions aligned with the probes or by id."
-    from tinystories_nb.eval.evalsets import score_probe
     probes = list(probes)
     if isinstance(completions, dict):
         if missing := [p.id for p in probes if p.id not in completions]:
@@ -159,9 +161,9 @@ def _lemmas(v) -> dict[str, set]:
 def _norm(s: str) -> str:
     return " ".join(s.replace("“", '"').replace("”", '"').replace("\u2019", "'").lower().split())
 
+# %% ../../nbs/04_eval/01_metrics.ipynb #02c6f85e
 def instruct_adherence(item, story: str, vocab=None) -> dict:
     "Mechanical checks of a story against an `evalsets.InstructItem`: words used, dialogue, sentence; `checks`/`passed` count them."
-    from tinystories_nb.synth.vocab import load_vocab
     v = vocab if vocab is not None and not isinstance(vocab, (str, os.PathLike)) else load_vocab(vocab)
     story = story.split(EOT)[0]
     ws = set(words(story)); ws |= {w[:-2] for w in ws if w.endswith("'s")}
@@ -184,9 +186,8 @@ def instruct_adherence(item, story: str, vocab=None) -> dict:
 def val_metrics(model, data, eval_tokens: int | None = None, seq_len: int | None = None, batch_size: int = 16,
                 device: str | None = None, dtype: str = "fp32") -> dict:
     "Mean loss (nats/token) and bits per byte of `model` on the held-out split of `data` (prepared dir, `Prepared` or `TokenArrays`)."
-    import torch
-    from tinystories_nb.core import autocast, pick_device
-    from tinystories_nb.model.train import Batches, as_data
+    import torch                                             # torch is slow to import, and only this metric needs it
+    from tinystories_nb.model.train import Batches, as_data   # (model.train imports torch)
     data = as_data(data)
     device = pick_device(device) if device else str(next(model.parameters()).device)   # "cuda:1", not "cuda"
     T = seq_len or model.cfg.block_size
@@ -261,6 +262,7 @@ def _powers(L: int) -> tuple[np.ndarray, np.ndarray]:
     if m <= 1 << 22: _POW[:] = pw
     return pw[0][:L], pw[1][:L]
 
+# %% ../../nbs/04_eval/01_metrics.ipynb #a57c17e3
 def word_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     "64-bit hashes of the `rouge_tokens` of each text, all texts in one array, and each text's token count (vectorised)."
     blobs = [(t if t.isascii() else t.lower()).encode("utf-8") for t in texts]   # bytes >= 128 become spaces, as rouge-score drops them
@@ -296,8 +298,9 @@ def _chunk_pairs(texts: list[str], first: int, n: int) -> tuple[np.ndarray, np.n
     ok = (pos <= np.repeat(lens - n, lens))[:len(h)]                                  # the k-gram does not cross stories
     return h[ok], sid[ok], int(lens.sum())
 
-def _build(stories: Iterable, tmp: Path, n: int, chunk: int, buckets: int, total: int | None) -> dict:
-    "Write the index files into `tmp`; return the manifest (not yet written)."
+# %% ../../nbs/04_eval/01_metrics.ipynb #14cb45a1
+def _write_buckets(stories: Iterable, tmp: Path, n: int, chunk: int, buckets: int, total: int | None) -> tuple[int, int]:
+    "Pass one: the texts, their offsets, and the k-gram pairs by bucket; (stories, tokens)."
     bbits = int(math.log2(buckets))
     bdir = tmp/"buckets"; bdir.mkdir()
     bfiles = [(open(bdir/f"{b}.keys", "wb"), open(bdir/f"{b}.ids", "wb")) for b in range(buckets)]
@@ -328,7 +331,12 @@ def _build(stories: Iterable, tmp: Path, n: int, chunk: int, buckets: int, total
     finally:
         for fk, fi in bfiles: fk.close(); fi.close()
     if n_stories == 0: raise TinyStoriesError("no stories to index", hint="give at least one story")
-    n_keys, n_post = 0, 0
+    return n_stories, n_tokens
+
+# %% ../../nbs/04_eval/01_metrics.ipynb #b8ff0fc8
+def _merge_buckets(tmp: Path, buckets: int) -> tuple[int, int]:
+    "Pass two: the buckets sorted into `keys`, `offsets` and `postings` (the bucket files are removed); (distinct k-grams, postings)."
+    bdir, n_keys, n_post = tmp/"buckets", 0, 0
     with open(tmp/"keys.bin", "wb") as fk, open(tmp/"offsets.bin", "wb") as fo, open(tmp/"postings.bin", "wb") as fp:
         np.zeros(1, np.int64).tofile(fo)
         for b in progress(range(buckets), desc="rouge index: sorting", unit="bucket"):
@@ -345,6 +353,12 @@ def _build(stories: Iterable, tmp: Path, n: int, chunk: int, buckets: int, total
                 n_keys += len(starts); n_post += len(k)
             (bdir/f"{b}.keys").unlink(); (bdir/f"{b}.ids").unlink()
     bdir.rmdir()
+    return n_keys, n_post
+
+def _build(stories: Iterable, tmp: Path, n: int, chunk: int, buckets: int, total: int | None) -> dict:
+    "Write the index files into `tmp`; return the manifest (not yet written)."
+    n_stories, n_tokens = _write_buckets(stories, tmp, n, chunk, buckets, total)
+    n_keys, n_post = _merge_buckets(tmp, buckets)
     return {"format": INDEX_FORMAT, "n": n, "stories": n_stories, "tokens": n_tokens, "ngrams": n_keys, "postings": n_post,
             "hash": "word_hashes/1 (byte polynomial + splitmix64), ngram_hashes/1", "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
@@ -359,25 +373,30 @@ class Match:
 def _expected_sizes(m: dict) -> dict[str, int]:
     return {"keys": m["ngrams"] * 8, "offsets": (m["ngrams"] + 1) * 8, "postings": m["postings"] * 4, "text_offsets": (m["stories"] + 1) * 8}
 
+def _read_manifest(path: Path) -> dict:
+    "The manifest of the index in `path`, checked, with every file of the index present at its expected size."
+    man = path/"index.json"
+    if path.is_dir() and not man.exists():
+        raise TinyStoriesError(f"{path} is not a Rouge index (no index.json: unfinished build?)", hint="build it with RougeIndex.build")
+    m = read_json(need_file(man, "Rouge index manifest"), "Rouge index manifest")
+    if not isinstance(m, dict) or m.get("format") != INDEX_FORMAT:
+        raise TinyStoriesError(f"{man}: not a {INDEX_FORMAT} index (format {m.get('format') if isinstance(m, dict) else None!r})", hint="rebuild the index")
+    if bad := [k for k in ("n", "stories", "ngrams", "postings") if not isinstance(m.get(k), int) or m[k] < 0]:
+        raise TinyStoriesError(f"{man}: damaged manifest ({', '.join(bad)} missing or not a count)", hint="rebuild the index")
+    for name, size in {**_expected_sizes(m), "texts": None}.items():
+        f = path/f"{name}.bin"
+        if not f.exists() or (size is not None and f.stat().st_size != size):
+            raise TinyStoriesError(f"Rouge index {path} is damaged: {f.name} is {'missing' if not f.exists() else f'{f.stat().st_size:,} bytes, expected {size:,}'}",
+                                   hint="rebuild the index")
+    return m
+
+# %% ../../nbs/04_eval/01_metrics.ipynb #202d9211
 class RougeIndex:
     "An exact Rouge-n nearest-story index over a story collection, stored in a directory (see `RougeIndex.build`)."
     def __init__(self, path):
         self.path = Path(path)
-        man = self.path/"index.json"
-        if self.path.is_dir() and not man.exists():
-            raise TinyStoriesError(f"{self.path} is not a Rouge index (no index.json: unfinished build?)", hint="build it with RougeIndex.build")
-        self.manifest = m = read_json(need_file(man, "Rouge index manifest"), "Rouge index manifest")
-        if not isinstance(m, dict) or m.get("format") != INDEX_FORMAT:
-            raise TinyStoriesError(f"{man}: not a {INDEX_FORMAT} index (format {m.get('format') if isinstance(m, dict) else None!r})", hint="rebuild the index")
-        if bad := [k for k in ("n", "stories", "ngrams", "postings") if not isinstance(m.get(k), int) or m[k] < 0]:
-            raise TinyStoriesError(f"{man}: damaged manifest ({', '.join(bad)} missing or not a count)", hint="rebuild the index")
+        self.manifest = m = _read_manifest(self.path)
         self.n, self.size = int(m["n"]), int(m["stories"])
-        want = {**_expected_sizes(m), "texts": None}
-        for name, size in want.items():
-            f = self.path/f"{name}.bin"
-            if not f.exists() or (size is not None and f.stat().st_size != size):
-                raise TinyStoriesError(f"Rouge index {self.path} is damaged: {f.name} is {'missing' if not f.exists() else f'{f.stat().st_size:,} bytes, expected {size:,}'}",
-                                       hint="rebuild the index")
         self.keys, self.offsets, self.postings, self.text_offsets = (self._map(k, _FILES[k]) for k in ("keys", "offsets", "postings", "text_offsets"))
         if self.text_offsets[-1] != (self.path/"texts.bin").stat().st_size:
             raise TinyStoriesError(f"Rouge index {self.path} is damaged: texts.bin does not match text_offsets.bin", hint="rebuild the index")
@@ -396,12 +415,12 @@ class RougeIndex:
         return self.texts[self.text_offsets[idx]:self.text_offsets[idx + 1]].tobytes().decode("utf-8")
 
 # %% ../../nbs/04_eval/01_metrics.ipynb #c0059831
-def _build_index(cls, stories, out=None, n: int = 2, chunk: int = 2048, buckets: int = 64, force: bool = False) -> "RougeIndex":
+@patch(cls_method=True)
+def build(cls: RougeIndex, stories, out=None, n: int = 2, chunk: int = 2048, buckets: int = 64, force: bool = False) -> RougeIndex:
     "Build an index of `stories` (Story records, strings, or a path/paths to read) for Rouge-`n` into `out` (None: a temporary directory)."
     if n < 1: raise TinyStoriesError(f"n must be at least 1, got {n}")
     if not 1 <= buckets <= 256 or buckets & (buckets - 1): raise TinyStoriesError(f"buckets must be a power of two up to 256, got {buckets}")
     if isinstance(stories, (str, os.PathLike)) or (isinstance(stories, (list, tuple)) and stories and all(isinstance(s, Path) for s in stories)):
-        from tinystories_nb.data.stories import read_stories
         stories = read_stories(stories)
     total = len(stories) if hasattr(stories, "__len__") else None
     if out is None:
@@ -425,10 +444,9 @@ def _build_index(cls, stories, out=None, n: int = 2, chunk: int = 2048, buckets:
         raise
     return cls(out)
 
-RougeIndex.build = classmethod(_build_index)
-
 # %% ../../nbs/04_eval/01_metrics.ipynb #b540f5be
-def _query(self, text: str, k: int = 1, exclude: Iterable[int] = ()) -> list[Match]:
+@patch
+def query(self: RougeIndex, text: str, k: int = 1, exclude: Iterable[int] = ()) -> list[Match]:
     "The `k` stories with the highest Rouge-n precision of `text` against them (score > 0), best first; ties by lowest index."
     if k < 1: raise ValueError(f"k must be at least 1, got {k}")
     toks = rouge_tokens(text)
@@ -480,15 +498,15 @@ def _query(self, text: str, k: int = 1, exclude: Iterable[int] = ()) -> list[Mat
                 break
     return [Match(i, -s / total, self.text(i)) for s, i in top]
 
-def _closest(self, texts: Sequence[str], exclude: Sequence[Iterable[int]] | None = None) -> list[Match | None]:
+# %% ../../nbs/04_eval/01_metrics.ipynb #3335a094
+@patch
+def closest(self: RougeIndex, texts: Sequence[str], exclude: Sequence[Iterable[int]] | None = None) -> list[Match | None]:
     "The closest story (top-1 `Match`, or None without a shared n-gram) for each text; `exclude[i]` = story indices to skip for text i."
     out = []
     for q, text in enumerate(progress(texts, desc="closest stories", unit="text") if len(texts) >= 20 else texts):
         r = self.query(text, 1, exclude[q] if exclude is not None else ())
         out.append(r[0] if r else None)
     return out
-
-RougeIndex.query, RougeIndex.closest = _query, _closest
 
 # %% ../../nbs/04_eval/01_metrics.ipynb #18884200
 def plot_rouge_hist(scores: Sequence[float], ax=None, label: str | None = None, bins: int = 20, title: str | None = None):

@@ -6,20 +6,26 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/02_model/checkpoint.html.m
 
 # %% ../../nbs/02_model/02_checkpoint.ipynb #4ba92f35
 from __future__ import annotations
-import base64, contextlib, dataclasses, datetime, json, os, random, re, shutil, tempfile
+import argparse, base64, contextlib, dataclasses, datetime, json, os, random, re, shutil, tempfile
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
+from fastcore.basics import patch
+from safetensors.torch import load_file, save_file, save_model
+from torch.nn.parallel import DistributedDataParallel
 from ..core import (TinyStoriesError, canonical_json, logger, need_dir, pick_device, read_json, sha256_file,
                                  sha256_text, write_json)
+from ..data.tokenize import load_tokenizer
 from .gpt import GPT, GPTConfig
+from .hf import export_hf, import_hf, is_hf_model_dir
+from .llama2c import export_llama2c, import_llama2c, is_llama2c_file
 
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'MODELS', 'step_dir_name', 'unwrap', 'register_model', 'model_name', 'rng_state', 'set_rng_state',
            'optimizer_tensors', 'load_optimizer_tensors', 'meta_hash', 'save_checkpoint', 'read_meta', 'CkptInfo',
            'ckpt_root', 'list_checkpoints', 'best_checkpoint', 'find_checkpoint', 'build_model', 'load_weights',
-           'restore_checkpoint', 'load_model', 'Checkpoints']
+           'restore_checkpoint', 'load_model', 'Checkpoints', 'cli_export']
 
 # %% ../../nbs/02_model/02_checkpoint.ipynb #659b5756
 CKPT_FORMAT = "tinystories_nb.checkpoint/2"                  # 2: meta.json carries its own hash
@@ -32,7 +38,6 @@ def step_dir_name(step: int) -> str:
 
 def unwrap(model: nn.Module) -> nn.Module:
     "The plain module inside `torch.compile` (`_orig_mod`) and DDP/FSDP (`module`) wrappers."
-    from torch.nn.parallel import DistributedDataParallel
     while True:
         if hasattr(model, "_orig_mod"): model = model._orig_mod
         elif isinstance(model, DistributedDataParallel) or type(model).__name__ == "FullyShardedDataParallel": model = model.module
@@ -98,6 +103,7 @@ def optimizer_tensors(optimizer, model: nn.Module) -> tuple[dict, dict]:
             else: scalars.setdefault(names[i], {})[k] = v
     return tensors, {"class": _qualname(optimizer), "param_groups": sd["param_groups"], "param_names": names, "scalars": scalars}
 
+# %% ../../nbs/02_model/02_checkpoint.ipynb #a23ed980
 def load_optimizer_tensors(optimizer, model: nn.Module, tensors: dict, info: dict, where: str = "checkpoint"):
     "Inverse of `optimizer_tensors`: load the flattened state into `optimizer` (same parameters, same order)."
     model = unwrap(model)
@@ -140,10 +146,47 @@ def meta_hash(meta: dict) -> str:
     "SHA-256 of a checkpoint's `meta.json` content, the hash itself left out: recorded in it, checked on reading."
     return sha256_text(canonical_json({k: v for k, v in meta.items() if k != "meta_sha256"}))
 
+# %% ../../nbs/02_model/02_checkpoint.ipynb #13d8ed5e
+def _checkpoint_info(step: int, model: nn.Module, cfg) -> dict:
+    "The start of a checkpoint's `meta.json`: format, step, time, torch version, and the model's class, config and size."
+    return {"format": CKPT_FORMAT, "step": int(step),
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "torch": torch.__version__,
+            "model": {"class": model_name(model), "config_class": _qualname(cfg) if cfg is not None else None,
+                      "config": _config_dict(cfg),
+                      "params": sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())}}
+
+def _write_files(tmp: Path, info: dict, model: nn.Module, optimizer=None, tokenizer=None):
+    "Write weights, optimizer state and tokenizer into `tmp`, each flushed; record their sizes and hashes in `info`."
+    save_model(model, str(tmp/"model.safetensors"))   # drops the duplicate name of tied tensors
+    if optimizer is not None:
+        tensors, info["optimizer"] = optimizer_tensors(optimizer, model)
+        save_file(tensors, str(tmp/"optim.safetensors"))
+    if tokenizer is not None:
+        text = Path(tokenizer).read_text(encoding="utf-8") if isinstance(tokenizer, (str, Path)) else tokenizer.to_str()
+        (tmp/"tokenizer.json").write_text(text, encoding="utf-8")
+    info["files"] = {}
+    for f in sorted(tmp.iterdir()):
+        _fsync(f)
+        info["files"][f.name] = {"bytes": f.stat().st_size, "sha256": sha256_file(f)}
+    if "tokenizer.json" in info["files"]: info["tokenizer"] = {"file": "tokenizer.json", "sha256": info["files"]["tokenizer.json"]["sha256"]}
+
+# %% ../../nbs/02_model/02_checkpoint.ipynb #91169c38
+def _publish(tmp: Path, final: Path):
+    "Rename the complete staging directory `tmp` to `final` in one step, replacing an earlier save of that step."
+    _fsync(tmp)
+    old = None
+    if final.exists():                                # replace an earlier save of the same step
+        old = final.parent/f".old-{final.name}-{os.getpid()}"
+        os.replace(final, old)
+    os.replace(tmp, final)
+    _fsync(final.parent)
+    if old is not None: shutil.rmtree(old, ignore_errors=True)
+
+# %% ../../nbs/02_model/02_checkpoint.ipynb #861ce426
 def save_checkpoint(ckpt_dir, step: int, model: nn.Module, optimizer=None, tokenizer=None, config=None,
                     meta: dict | None = None) -> Path:
     "Write `ckpt_dir/step_XXXXXXX/` atomically (staged, `meta.json` last, then renamed); return its path."
-    from safetensors.torch import save_file, save_model
     ckpt_dir = need_dir(ckpt_dir, "checkpoint directory")
     if clash := _RESERVED & set(meta or {}): raise ValueError(f"meta keys {sorted(clash)} are reserved")
     model = unwrap(model)
@@ -151,36 +194,13 @@ def save_checkpoint(ckpt_dir, step: int, model: nn.Module, optimizer=None, token
     final = ckpt_dir/step_dir_name(step)
     tmp = Path(tempfile.mkdtemp(dir=ckpt_dir, prefix=f".tmp-{final.name}-"))
     try:
-        info = {"format": CKPT_FORMAT, "step": int(step),
-                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                "torch": torch.__version__,
-                "model": {"class": model_name(model), "config_class": _qualname(cfg) if cfg is not None else None,
-                          "config": _config_dict(cfg),
-                          "params": sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())}}
-        save_model(model, str(tmp/"model.safetensors"))   # drops the duplicate name of tied tensors
-        if optimizer is not None:
-            tensors, info["optimizer"] = optimizer_tensors(optimizer, model)
-            save_file(tensors, str(tmp/"optim.safetensors"))
-        if tokenizer is not None:
-            text = Path(tokenizer).read_text(encoding="utf-8") if isinstance(tokenizer, (str, Path)) else tokenizer.to_str()
-            (tmp/"tokenizer.json").write_text(text, encoding="utf-8")
-        info["files"] = {}
-        for f in sorted(tmp.iterdir()):
-            _fsync(f)
-            info["files"][f.name] = {"bytes": f.stat().st_size, "sha256": sha256_file(f)}
-        if "tokenizer.json" in info["files"]: info["tokenizer"] = {"file": "tokenizer.json", "sha256": info["files"]["tokenizer.json"]["sha256"]}
+        info = _checkpoint_info(step, model, cfg)
+        _write_files(tmp, info, model, optimizer, tokenizer)
         info.update(meta or {})
         info = json.loads(canonical_json(info))           # as it will read back
         info["meta_sha256"] = meta_hash(info)
         write_json(tmp/"meta.json", info)                 # last: its presence marks the checkpoint complete
-        _fsync(tmp)
-        old = None
-        if final.exists():                                # replace an earlier save of the same step
-            old = ckpt_dir/f".old-{final.name}-{os.getpid()}"
-            os.replace(final, old)
-        os.replace(tmp, final)
-        _fsync(ckpt_dir)
-        if old is not None: shutil.rmtree(old, ignore_errors=True)
+        _publish(tmp, final)
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(e, OSError):   # a full disk, a read-only or vanished directory: the user's to fix
@@ -190,14 +210,12 @@ def save_checkpoint(ckpt_dir, step: int, model: nn.Module, optimizer=None, token
     logger.info("saved checkpoint %s", final)
     return final
 
-# %% ../../nbs/02_model/02_checkpoint.ipynb #13d8ed5e
+# %% ../../nbs/02_model/02_checkpoint.ipynb #11b36a05
 def _corrupt(d: Path, why: str) -> TinyStoriesError:
     return TinyStoriesError(f"checkpoint {d} is corrupt ({why})", hint="use an earlier step, or delete this directory")
 
-def read_meta(step_dir, verify: bool = False) -> dict:
-    "The validated `meta.json` of a checkpoint directory; `verify` also checks every file's SHA-256."
-    d = Path(step_dir)
-    if not d.is_dir(): raise TinyStoriesError(f"checkpoint not found: {d}", hint="check the path")
+def _read_meta_json(d: Path) -> dict:
+    "The `meta.json` of checkpoint directory `d`: present, parsed, of a format we read, and matching its own hash."
     if not (d/"meta.json").is_file():
         raise TinyStoriesError(f"checkpoint {d} is incomplete (no meta.json): it was interrupted while being written",
                                hint="use an earlier step")
@@ -208,6 +226,14 @@ def read_meta(step_dir, verify: bool = False) -> dict:
                                hint=f"expected format {CKPT_FORMAT}")
     if meta["format"] != _FORMATS[0] and meta.get("meta_sha256") != meta_hash(meta):
         raise _corrupt(d, "meta.json does not match its recorded hash: it was edited or damaged")
+    return meta
+
+# %% ../../nbs/02_model/02_checkpoint.ipynb #15d2965f
+def read_meta(step_dir, verify: bool = False) -> dict:
+    "The validated `meta.json` of a checkpoint directory; `verify` also checks every file's SHA-256."
+    d = Path(step_dir)
+    if not d.is_dir(): raise TinyStoriesError(f"checkpoint not found: {d}", hint="check the path")
+    meta = _read_meta_json(d)
     files, model = meta.get("files"), meta.get("model")
     if not (isinstance(meta.get("step"), int) and isinstance(files, dict) and isinstance(model, dict) and "class" in model
             and all(isinstance(f, dict) and {"bytes", "sha256"} <= f.keys() for f in files.values())):
@@ -222,6 +248,7 @@ def read_meta(step_dir, verify: bool = False) -> dict:
         if verify and sha256_file(p) != f["sha256"]: raise _corrupt(d, f"{name} does not match its recorded SHA-256")
     return meta
 
+# %% ../../nbs/02_model/02_checkpoint.ipynb #6dbc2066
 @dataclasses.dataclass
 class CkptInfo:
     "One complete checkpoint: its step, directory and `meta.json`."
@@ -264,7 +291,7 @@ def find_checkpoint(path, which: str = "best") -> Path:
     if not cks: raise TinyStoriesError(f"no complete checkpoint in {p}", hint="train first, or point at a step_* directory")
     return ((best_checkpoint(p) if which == "best" else None) or cks[-1]).path
 
-# %% ../../nbs/02_model/02_checkpoint.ipynb #73271235
+# %% ../../nbs/02_model/02_checkpoint.ipynb #2f51a15f
 def build_model(meta: dict, models: dict | None = None, where: Path | str = "checkpoint") -> nn.Module:
     "An untrained model of the registered class and the config recorded in `meta`; `models` adds classes to `MODELS`."
     m, known = meta["model"], {**MODELS, **(models or {})}
@@ -280,8 +307,8 @@ def build_model(meta: dict, models: dict | None = None, where: Path | str = "che
     cfg = cfg_cls.from_dict(cfg, what=f"model config of {where}") if hasattr(cfg_cls, "from_dict") else cfg_cls(**cfg)
     return cls(cfg)
 
+# %% ../../nbs/02_model/02_checkpoint.ipynb #05ddb6cf
 def _read_tensors(path: Path, where: Path) -> dict:
-    from safetensors.torch import load_file
     try: return load_file(str(path))
     except Exception as e: raise _corrupt(where, f"{path.name}: {str(e).splitlines()[0][:200]}") from None
 
@@ -310,30 +337,25 @@ def restore_checkpoint(step_dir, model: nn.Module, optimizer=None, verify: bool 
         load_optimizer_tensors(optimizer, model, _read_tensors(d/"optim.safetensors", d), meta["optimizer"], where=f"checkpoint {d}")
     return meta
 
-def _load_tokenizer(path: Path):
-    try: from tinystories_nb.data.tokenize import load_tokenizer
-    except ImportError: load_tokenizer = None
-    if load_tokenizer is not None: return load_tokenizer(path)
-    from tokenizers import Tokenizer
-    try: return Tokenizer.from_file(str(path))
-    except Exception as e: raise TinyStoriesError(f"tokenizer {path} could not be read: {str(e).splitlines()[0]}") from None
-
-def load_model(path, device: str = "auto", models: dict | None = None, verify: bool = True):
-    "`(model, tok, meta)` from a run directory (best, else latest), a step directory or a Hugging Face model directory."
+# %% ../../nbs/02_model/02_checkpoint.ipynb #cf09e160
+def load_model(path, device: str = "auto", models: dict | None = None, verify: bool = True, tokenizer=None):
+    "`(model, tok, meta)` from a run directory (best, else latest), a step directory, a Hugging Face model directory or a llama2.c file."
     p = Path(path).expanduser()
     if not p.exists(): raise TinyStoriesError(f"checkpoint not found: {p}", hint="check the path")
     device = pick_device(device)
-    with contextlib.suppress(ImportError):
-        from tinystories_nb.model.hf import import_hf, is_hf_model_dir
-        if is_hf_model_dir(p) and not (p/"meta.json").exists():
+    imported = lambda model, info: {"step": None, **info, "model": {"class": _qualname(model), "config": _config_dict(model.cfg)}}
+    if not (p/"meta.json").exists():
+        if is_hf_model_dir(p):
             model, tok = import_hf(p, device=device)
-            return model, tok, {"format": "huggingface", "path": str(p), "step": None,
-                                "model": {"class": _qualname(model), "config": _config_dict(getattr(model, "cfg", None))}}
+            return model, tok, imported(model, {"format": "huggingface", "path": str(p)})
+        if is_llama2c_file(p):
+            model, tok, info = import_llama2c(p, tokenizer=tokenizer, device=device)
+            return model, tok, imported(model, {**info, "step": info.get("iter_num")})
     d = find_checkpoint(p)
     meta = read_meta(d, verify=verify)
     model = build_model(meta, models, where=d)
     load_weights(d, model, verify=False)   # verified just above
-    tok = _load_tokenizer(d/"tokenizer.json") if (d/"tokenizer.json").exists() else None
+    tok = load_tokenizer(d/"tokenizer.json") if (d/"tokenizer.json").exists() else None
     return model.to(device).eval(), tok, {**meta, "path": str(d)}
 
 # %% ../../nbs/02_model/02_checkpoint.ipynb #c552c1c0
@@ -364,38 +386,62 @@ class Checkpoints:
         for p in gone: _remove(p)
         return gone
 
-    def clean(self) -> list[Path]:
-        "Tidy up after a crash: staging removed, an interrupted replacement put back, invalid step directories moved aside."
-        if not self.dir.is_dir(): return []
-        moved = []
-        for d in sorted(self.dir.iterdir()):
-            if not d.is_dir(): continue
-            if d.name.startswith(".tmp-step_"): shutil.rmtree(d, ignore_errors=True)   # our own unfinished write
-            elif d.name.startswith(".old-step_"):                                   # replaced, or replacement cut short
-                final = self.dir/d.name[len(".old-"):].rsplit("-", 1)[0]
-                if final.exists(): shutil.rmtree(d, ignore_errors=True)
-                else: os.replace(d, final)
-            elif _STEP_RE.match(d.name):
-                try: read_meta(d)
-                except TinyStoriesError as e: moved.append(self.quarantine(d, e.msg))
-        return moved
-
-    def quarantine(self, d: Path, why: str) -> Path:
-        "Move step directory `d` aside as `corrupt-<name>-<time>` (never delete it), with a one-line warning saying `why`."
-        to = self.dir/f"corrupt-{d.name}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
-        os.replace(d, to)
-        logger.warning("%s: moved it aside to %s", why, to.name)
-        return to
-
-    def latest_verified(self) -> CkptInfo | None:
-        "The newest checkpoint whose files match their recorded SHA-256; invalid and damaged ones are moved aside."
-        self.clean()
-        for c in reversed(self.list()):
-            try: read_meta(c.path, verify=True); return c
-            except TinyStoriesError as e: self.quarantine(c.path, e.msg)
-        return None
-
 def _remove(d: Path):
     "Delete a checkpoint directory, meta.json first, so a deletion cut short leaves nothing that looks complete."
     (d/"meta.json").unlink(missing_ok=True)
     shutil.rmtree(d, ignore_errors=True)
+
+# %% ../../nbs/02_model/02_checkpoint.ipynb #7ee70864
+@patch
+def clean(self: Checkpoints) -> list[Path]:
+    "Tidy up after a crash: staging removed, an interrupted replacement put back, invalid step directories moved aside."
+    if not self.dir.is_dir(): return []
+    moved = []
+    for d in sorted(self.dir.iterdir()):
+        if not d.is_dir(): continue
+        if d.name.startswith(".tmp-step_"): shutil.rmtree(d, ignore_errors=True)   # our own unfinished write
+        elif d.name.startswith(".old-step_"):                                   # replaced, or replacement cut short
+            final = self.dir/d.name[len(".old-"):].rsplit("-", 1)[0]
+            if final.exists(): shutil.rmtree(d, ignore_errors=True)
+            else: os.replace(d, final)
+        elif _STEP_RE.match(d.name):
+            try: read_meta(d)
+            except TinyStoriesError as e: moved.append(self.quarantine(d, e.msg))
+    return moved
+
+@patch
+def quarantine(self: Checkpoints, d: Path, why: str) -> Path:
+    "Move step directory `d` aside as `corrupt-<name>-<time>` (never delete it), with a one-line warning saying `why`."
+    to = self.dir/f"corrupt-{d.name}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    os.replace(d, to)
+    logger.warning("%s: moved it aside to %s", why, to.name)
+    return to
+
+# %% ../../nbs/02_model/02_checkpoint.ipynb #66b603bb
+@patch
+def latest_verified(self: Checkpoints) -> CkptInfo | None:
+    "The newest checkpoint whose files match their recorded SHA-256; invalid and damaged ones are moved aside."
+    self.clean()
+    for c in reversed(self.list()):
+        try: read_meta(c.path, verify=True); return c
+        except TinyStoriesError as e: self.quarantine(c.path, e.msg)
+    return None
+
+# %% ../../nbs/02_model/02_checkpoint.ipynb #5295f5e1
+def _run_export(args) -> int:
+    model, tok, _ = load_model(args.ckpt, device="cpu", tokenizer=args.tokenizer)
+    if args.format == "hf": out = export_hf(model, args.out, tok, overwrite=args.overwrite)
+    else: out = export_llama2c(model, args.out, tok, version=args.version, overwrite=args.overwrite)
+    print(f"wrote {out}: {', '.join(sorted(f.name for f in out.iterdir()))}")
+    if args.format == "llama2c" and args.version == 0 and tok is not None:
+        print(f"run it from a llama2.c checkout:  ./run {out/'model.bin'} -z {out/'tokenizer.bin'}")
+    return 0
+
+def cli_export(p: argparse.ArgumentParser):
+    p.add_argument("--ckpt", required=True, metavar="PATH", help="run or checkpoint directory, Hugging Face model directory or llama2.c file")
+    p.add_argument("--out", required=True, metavar="DIR", help="the folder to write (an existing one is replaced only with --overwrite)")
+    p.add_argument("--format", choices=("llama2c", "hf"), default="llama2c", help="llama2c: model.bin + tokenizer.bin for run.c; hf: a Hugging Face model directory")
+    p.add_argument("--version", type=int, choices=(0, 1, 2), default=0, help="llama2.c .bin version: 0 is what run.c reads, 1 adds a header, 2 is int8")
+    p.add_argument("--tokenizer", default=None, metavar="FILE", help="the tokenizer of a llama2.c --ckpt, if it is not beside it")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    return _run_export

@@ -1,4 +1,4 @@
-"""The GPT: a dataclass config, two architecture families (the paper's GPT-Neo and a modern llama-style one), named presets, a parameter report, an attention-weights path for analysis and a KV cache for generation.
+"""The GPT: a dataclass config, two architecture families (the paper's GPT-Neo and a modern llama-style one), named presets, a parameter report, attention weights on request for analysis and a KV cache for generation.
 
 Docs: https://tinystories-nb.github.io/tinystories_nb/02_model/gpt.html.md"""
 
@@ -7,17 +7,17 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/02_model/gpt.html.md"""
 # %% ../../nbs/02_model/00_gpt.ipynb #14cab0c7
 from __future__ import annotations
 import dataclasses, math
-from typing import NamedTuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 from torch.nn.attention.flex_attention import BlockMask, create_block_mask, flex_attention
 from ..core import Config, TinyStoriesError
 
 # %% auto #0
-__all__ = ['FAMILIES', 'DEFAULT_VOCAB', 'TRANSPOSE_MAX_BYTES', 'PRESETS', 'GPTConfig', 'RMSNorm', 'make_norm', 'rope_table',
-           'rotate_half', 'apply_rope', 'CausalSelfAttention', 'MLP', 'Block', 'local_causal_mask', 'KVCache', 'GPT',
-           'Decoder', 'preset', 'count_params', 'param_report']
+__all__ = ['FAMILIES', 'DEFAULT_VOCAB', 'PRESETS', 'GPTConfig', 'RMSNorm', 'make_norm', 'rope_table', 'rotate_half', 'apply_rope',
+           'CausalSelfAttention', 'MLP', 'Block', 'local_causal_mask', 'KVCache', 'GPT', 'preset', 'count_params',
+           'param_report']
 
 # %% ../../nbs/02_model/00_gpt.ipynb #6b2de838
 FAMILIES = ("neo", "modern")
@@ -45,49 +45,57 @@ class GPTConfig(Config):
     attn_scale: bool | None = None     # scale scores by 1/sqrt(head_dim); None = the family's way (neo: no, modern: yes)
     attn_scale_by_layer: bool = False  # also divide layer i's scores by i + 1 (GPT-2's scale_attn_by_inverse_layer_idx)
 
-    def __post_init__(self):
-        super().__post_init__()                     # every number finite
-        bad = lambda msg, hint=None: TinyStoriesError(f"GPTConfig: {msg}", hint=hint)
-        if self.family not in FAMILIES: raise bad(f"unknown family {self.family!r}", hint="use 'neo' or 'modern'")
-        for k in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "window_size"):
-            if getattr(self, k) < 1: raise bad(f"{k} must be positive, got {getattr(self, k)}")
-        if self.n_embd % self.n_head: raise bad(f"n_embd {self.n_embd} is not divisible by n_head {self.n_head}")
-        if self.n_kv_head is not None:
-            if self.family == "neo" and self.n_kv_head != self.n_head: raise bad("grouped-query attention (n_kv_head) needs family 'modern'")
-            if self.n_kv_head < 1 or self.n_head % self.n_kv_head: raise bad(f"n_head {self.n_head} is not a multiple of n_kv_head {self.n_kv_head}")
-        if self.family == "modern" and self.head_dim % 2: raise bad(f"RoPE needs an even head size, got {self.head_dim}")
-        if self.layer_types is not None:
-            self.layer_types = tuple(self.layer_types)
-            if len(self.layer_types) != self.n_layer or not set(self.layer_types) <= {"global", "local"}:
-                raise bad(f"layer_types must list 'global' or 'local' for each of the {self.n_layer} layers, got {list(self.layer_types)}")
-
     _OPTIONAL = {"qkv_bias": False, "attn_scale": None, "attn_scale_by_layer": False}   # left out of to_dict when unset
 
     def to_dict(self) -> dict:
         return {k: v for k, v in super().to_dict().items() if not (k in self._OPTIONAL and v == self._OPTIONAL[k])}
 
-    @property
-    def head_dim(self) -> int: return self.n_embd // self.n_head
-    @property
-    def kv_heads(self) -> int: return self.n_kv_head or self.n_head
-    @property
-    def hidden(self) -> int:
-        "Width of the MLP's hidden layer."
-        if self.ffn_hidden: return self.ffn_hidden
-        if self.family == "neo": return 4 * self.n_embd
-        h = int(2 * 4 * self.n_embd / 3)
-        return self.multiple_of * math.ceil(h / self.multiple_of)
-    @property
-    def layers(self) -> tuple:
-        "The attention type of each layer."
-        if self.layer_types is not None: return self.layer_types
-        if self.family == "modern": return ("global",) * self.n_layer
-        return tuple("global" if i % 2 == 0 else "local" for i in range(self.n_layer))
-    def score_scale(self, layer: int) -> float:
-        "What layer `layer` multiplies its attention scores (q·k) by."
-        scaled = self.attn_scale if self.attn_scale is not None else self.family == "modern"
-        s = 1.0 / math.sqrt(self.head_dim) if scaled else 1.0
-        return s / (layer + 1) if self.attn_scale_by_layer else s
+# %% ../../nbs/02_model/00_gpt.ipynb #91d06318
+@patch(as_prop=True)
+def head_dim(self: GPTConfig) -> int: return self.n_embd // self.n_head
+
+@patch(as_prop=True)
+def kv_heads(self: GPTConfig) -> int: return self.n_kv_head or self.n_head
+
+@patch(as_prop=True)
+def hidden(self: GPTConfig) -> int:
+    "Width of the MLP's hidden layer."
+    if self.ffn_hidden: return self.ffn_hidden
+    if self.family == "neo": return 4 * self.n_embd
+    h = int(2 * 4 * self.n_embd / 3)
+    return self.multiple_of * math.ceil(h / self.multiple_of)
+
+@patch(as_prop=True)
+def layers(self: GPTConfig) -> tuple:
+    "The attention type of each layer."
+    if self.layer_types is not None: return self.layer_types
+    if self.family == "modern": return ("global",) * self.n_layer
+    return tuple("global" if i % 2 == 0 else "local" for i in range(self.n_layer))
+
+@patch
+def score_scale(self: GPTConfig, layer: int) -> float:
+    "What layer `layer` multiplies its attention scores (q·k) by."
+    scaled = self.attn_scale if self.attn_scale is not None else self.family == "modern"
+    s = 1.0 / math.sqrt(self.head_dim) if scaled else 1.0
+    return s / (layer + 1) if self.attn_scale_by_layer else s
+
+# %% ../../nbs/02_model/00_gpt.ipynb #9b1ce33a
+@patch
+def __post_init__(self: GPTConfig):
+    Config.__post_init__(self)                     # every number finite
+    bad = lambda msg, hint=None: TinyStoriesError(f"GPTConfig: {msg}", hint=hint)
+    if self.family not in FAMILIES: raise bad(f"unknown family {self.family!r}", hint="use 'neo' or 'modern'")
+    for k in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "window_size"):
+        if getattr(self, k) < 1: raise bad(f"{k} must be positive, got {getattr(self, k)}")
+    if self.n_embd % self.n_head: raise bad(f"n_embd {self.n_embd} is not divisible by n_head {self.n_head}")
+    if self.n_kv_head is not None:
+        if self.family == "neo" and self.n_kv_head != self.n_head: raise bad("grouped-query attention (n_kv_head) needs family 'modern'")
+        if self.n_kv_head < 1 or self.n_head % self.n_kv_head: raise bad(f"n_head {self.n_head} is not a multiple of n_kv_head {self.n_kv_head}")
+    if self.family == "modern" and self.head_dim % 2: raise bad(f"RoPE needs an even head size, got {self.head_dim}")
+    if self.layer_types is not None:
+        self.layer_types = tuple(self.layer_types)
+        if len(self.layer_types) != self.n_layer or not set(self.layer_types) <= {"global", "local"}:
+            raise bad(f"layer_types must list 'global' or 'local' for each of the {self.n_layer} layers, got {list(self.layer_types)}")
 
 # %% ../../nbs/02_model/00_gpt.ipynb #d34d0463
 class RMSNorm(nn.Module):
@@ -129,36 +137,41 @@ class CausalSelfAttention(nn.Module):
         self.scale = cfg.score_scale(layer)   # 1 for GPT-Neo, which does not scale scores
         self.rope, self.dropout = cfg.family == "modern", cfg.dropout
 
-    def forward(self, x, mask=None, rope=None, cache=None, need_weights=False):
-        B, T, C = x.shape
-        nh, nkv, hd = self.n_head, self.n_kv_head, self.head_dim
-        q, k, v = self.c_attn(x).split([nh * hd, nkv * hd, nkv * hd], dim=-1)
-        q = q.view(B, T, nh, hd).transpose(1, 2)    # (B, nh, T, hd)
-        k = k.view(B, T, nkv, hd).transpose(1, 2)   # (B, nkv, T, hd)
-        v = v.view(B, T, nkv, hd).transpose(1, 2)   # (B, nkv, T, hd)
-        if self.rope: q, k = apply_rope(q, *rope), apply_rope(k, *rope)
-        if cache is not None: k, v = cache.update(self.layer, k, v, self.local)   # (B, nkv, T_cache, hd)
-        if need_weights:
-            y, att = self._attend_explicit(q, k, v, mask)
-        elif isinstance(mask, BlockMask):   # a local layer through FlexAttention: blocks outside the window are skipped
-            y, att = flex_attention(q, k, v, block_mask=mask, scale=self.scale, enable_gqa=nkv != nh), None
-        else:
-            att = None
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None and cache is None,
-                                               dropout_p=self.dropout if self.training else 0.0, scale=self.scale,
-                                               enable_gqa=nkv != nh)   # (B, nh, T, hd)
-        y = y.transpose(1, 2).reshape(B, T, C)
-        return self.c_proj(y), att
+# %% ../../nbs/02_model/00_gpt.ipynb #5e265f1d
+@patch
+def forward(self: CausalSelfAttention, x, mask=None, rope=None, cache=None, need_weights=False):
+    "Output (B, T, C) and, with `need_weights`, the weights (B, n_head, T, T_k) (else None)."
+    B, T, C = x.shape
+    nh, nkv, hd = self.n_head, self.n_kv_head, self.head_dim
+    q, k, v = self.c_attn(x).split([nh * hd, nkv * hd, nkv * hd], dim=-1)
+    q = q.view(B, T, nh, hd).transpose(1, 2)    # (B, nh, T, hd)
+    k = k.view(B, T, nkv, hd).transpose(1, 2)   # (B, nkv, T, hd)
+    v = v.view(B, T, nkv, hd).transpose(1, 2)   # (B, nkv, T, hd)
+    if self.rope: q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+    if cache is not None: k, v = cache.update(self.layer, k, v, self.local)   # (B, nkv, T_cache, hd)
+    if need_weights:
+        y, att = self._attend_explicit(q, k, v, mask)
+    elif isinstance(mask, BlockMask):   # a local layer through FlexAttention: blocks outside the window are skipped
+        y, att = flex_attention(q, k, v, block_mask=mask, scale=self.scale, enable_gqa=nkv != nh), None
+    else:
+        att = None
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None and cache is None,
+                                           dropout_p=self.dropout if self.training else 0.0, scale=self.scale,
+                                           enable_gqa=nkv != nh)   # (B, nh, T, hd)
+    y = y.transpose(1, 2).reshape(B, T, C)
+    return self.c_proj(y), att
 
-    def _attend_explicit(self, q, k, v, mask):
-        "The analysis path: softmax(QKᵀ·scale) spelled out, so the weights can be returned."
-        if self.n_kv_head != self.n_head:
-            rep = self.n_head // self.n_kv_head
-            k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
-        if mask is None: mask = torch.ones(q.size(-2), k.size(-2), dtype=torch.bool, device=q.device).tril()
-        att = (q @ k.transpose(-2, -1)) * self.scale                  # (B, nh, T, T_k)
-        att = att.float().masked_fill(~mask, float("-inf")).softmax(dim=-1)
-        return att.to(v.dtype) @ v, att                               # (B, nh, T, hd), (B, nh, T, T_k)
+# %% ../../nbs/02_model/00_gpt.ipynb #3ce1c460
+@patch
+def _attend_explicit(self: CausalSelfAttention, q, k, v, mask):
+    "The weights path: softmax(QKᵀ·scale) spelled out, so the weights can be returned."
+    if self.n_kv_head != self.n_head:
+        rep = self.n_head // self.n_kv_head
+        k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
+    if mask is None: mask = torch.ones(q.size(-2), k.size(-2), dtype=torch.bool, device=q.device).tril()
+    att = (q @ k.transpose(-2, -1)) * self.scale                  # (B, nh, T, T_k)
+    att = att.float().masked_fill(~mask, float("-inf")).softmax(dim=-1)
+    return att.to(v.dtype) @ v, att                               # (B, nh, T, hd), (B, nh, T, T_k)
 
 # %% ../../nbs/02_model/00_gpt.ipynb #08893043
 class MLP(nn.Module):
@@ -207,39 +220,6 @@ class KVCache:
         self.window, self.max_len, self.n, self.padded = cfg.window_size, max_len, 0, False
         self._masks, self._decode_mask = {}, None
 
-    def advance(self, T: int, valid: torch.Tensor | None = None) -> torch.Tensor:
-        "Reserve slots n..n+T for T new tokens (`valid` (B, T) marks padding); return their positions (B, T)."
-        if self.n + T > self.max_len: raise TinyStoriesError(f"KV cache is full ({self.max_len} slots)", hint="generate fewer tokens or use a longer cache")
-        lo, hi = self.n, self.n + T
-        if valid is None:   # every new token is real: the common decode step, kept to a few cheap ops
-            self.valid[:, lo:hi] = True
-            pos = self.lengths[:, None] + torch.arange(T, device=self.valid.device)  # (B, T)
-            self.lengths += T
-        else:
-            self.valid[:, lo:hi] = valid
-            self.padded = self.padded or not bool(valid.all())
-            self._decode_mask = None
-            pos = (self.lengths[:, None] + valid.long().cumsum(-1) - 1).clamp(min=0)   # (B, T)
-            self.lengths += valid.sum(-1)
-        self.n, self._T = hi, T
-        self._masks = {False: self._mask(lo, hi, None), True: self._mask(lo, hi, self.window)}
-        return pos
-
-    def _mask(self, lo: int, hi: int, window: int | None):
-        "Attention mask (B, 1, T, keys) for queries in slots lo..hi, or None when plain causal attention will do."
-        T, start = hi - lo, self._start(hi, window)
-        if T == 1:   # decode: the cache slice already enforces causality and the window; padding needs a mask
-            if not self.padded: return None
-            keep = self.valid[:, None, None, start:hi]                                              # (B, 1, 1, keys)
-            return torch.zeros(keep.shape, dtype=self.k[0].dtype, device=keep.device).masked_fill_(~keep, float("-inf"))
-        m = local_causal_mask(T, hi - start, window or hi, self.valid.device, q_start=lo - start)   # (T, keys)
-        if not self.padded: return m
-        own = torch.zeros_like(m); own[torch.arange(T), torch.arange(lo - start, hi - start)] = True
-        return (m & self.valid[:, None, None, start:hi]) | own                                      # (B, 1, T, keys)
-
-    def _start(self, hi: int, window: int | None) -> int:
-        return max(0, hi - self._T - window + 1) if window else 0
-
     def update(self, layer: int, k, v, local: bool):
         "Store this step's keys/values (B, nkv, T, hd) for `layer`; return the cached keys/values to attend over."
         lo, hi = self.n - k.size(2), self.n
@@ -250,16 +230,57 @@ class KVCache:
 
     def mask(self, local: bool): return self._masks[local]
 
-    def decode_mask(self):
-        "Additive mask (B, 1, 1, max_len): -inf on padding slots, 0 elsewhere (also on slots still to come); None without padding."
-        if not self.padded: return None
-        if self._decode_mask is None:
-            keep = self.valid.clone(); keep[:, self.n:] = True
-            m = torch.zeros(keep.shape, dtype=self.kv[0].dtype, device=keep.device).masked_fill_(~keep, float("-inf"))
-            self._decode_mask = m[:, None, None]
-        return self._decode_mask
-
 # %% ../../nbs/02_model/00_gpt.ipynb #738d092b
+@patch
+def _start(self: KVCache, hi: int, window: int | None) -> int:
+    "The first slot that queries up to slot `hi` attend to: 0, or the start of the window of the current step's first query."
+    return max(0, hi - self._T - window + 1) if window else 0
+
+@patch
+def _mask(self: KVCache, lo: int, hi: int, window: int | None):
+    "Attention mask (B, 1, T, keys) for queries in slots lo..hi, or None when plain causal attention will do."
+    T, start = hi - lo, self._start(hi, window)
+    if T == 1:   # decode: the cache slice already enforces causality and the window; padding needs a mask
+        if not self.padded: return None
+        keep = self.valid[:, None, None, start:hi]                                              # (B, 1, 1, keys)
+        return torch.zeros(keep.shape, dtype=self.k[0].dtype, device=keep.device).masked_fill_(~keep, float("-inf"))
+    m = local_causal_mask(T, hi - start, window or hi, self.valid.device, q_start=lo - start)   # (T, keys)
+    if not self.padded: return m
+    own = torch.zeros_like(m); own[torch.arange(T), torch.arange(lo - start, hi - start)] = True
+    return (m & self.valid[:, None, None, start:hi]) | own                                      # (B, 1, T, keys)
+
+# %% ../../nbs/02_model/00_gpt.ipynb #d472f47f
+@patch
+def advance(self: KVCache, T: int, valid: torch.Tensor | None = None) -> torch.Tensor:
+    "Reserve slots n..n+T for T new tokens (`valid` (B, T) marks padding); return their positions (B, T)."
+    if self.n + T > self.max_len: raise TinyStoriesError(f"KV cache is full ({self.max_len} slots)", hint="generate fewer tokens or use a longer cache")
+    lo, hi = self.n, self.n + T
+    if valid is None:   # every new token is real: the common decode step, kept to a few cheap ops
+        self.valid[:, lo:hi] = True
+        pos = self.lengths[:, None] + torch.arange(T, device=self.valid.device)  # (B, T)
+        self.lengths += T
+    else:
+        self.valid[:, lo:hi] = valid
+        self.padded = self.padded or not bool(valid.all())
+        self._decode_mask = None
+        pos = (self.lengths[:, None] + valid.long().cumsum(-1) - 1).clamp(min=0)   # (B, T)
+        self.lengths += valid.sum(-1)
+    self.n, self._T = hi, T
+    self._masks = {False: self._mask(lo, hi, None), True: self._mask(lo, hi, self.window)}
+    return pos
+
+# %% ../../nbs/02_model/00_gpt.ipynb #554edf9f
+@patch
+def decode_mask(self: KVCache):
+    "Additive mask (B, 1, 1, max_len): -inf on padding slots, 0 elsewhere (also on slots still to come); None without padding."
+    if not self.padded: return None
+    if self._decode_mask is None:
+        keep = self.valid.clone(); keep[:, self.n:] = True
+        m = torch.zeros(keep.shape, dtype=self.kv[0].dtype, device=keep.device).masked_fill_(~keep, float("-inf"))
+        self._decode_mask = m[:, None, None]
+    return self._decode_mask
+
+# %% ../../nbs/02_model/00_gpt.ipynb #14057e3d
 class GPT(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
@@ -277,177 +298,113 @@ class GPT(nn.Module):
         for name, p in self.named_parameters():
             if name.endswith("c_proj.weight"): nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
 
-    def _make_buffers(self, device=None):
-        "The tables computed from the config, never saved: RoPE angles, the local attention mask."
-        cfg = self.cfg
-        if cfg.family == "modern":
-            cos, sin = rope_table(cfg)
-            self.register_buffer("rope_cos", cos.to(device), persistent=False)   # (block_size, hd)
-            self.register_buffer("rope_sin", sin.to(device), persistent=False)
-        if "local" in cfg.layers and cfg.block_size > cfg.window_size:
-            mask = local_causal_mask(cfg.block_size, cfg.block_size, cfg.window_size, device)
-            self.register_buffer("local_mask", mask, persistent=False)  # (block_size, block_size), sliced per T
-
-    @classmethod
-    def empty(cls, cfg: GPTConfig, device="cpu") -> "GPT":
-        "A `GPT(cfg)` with uninitialised weights on `device`, for loading weights into: no time spent on the random init."
-        with torch.device("meta"): model = cls(cfg)
-        model.to_empty(device=device)
-        if cfg.tie_embeddings: model.lm_head.weight = model.wte.weight   # to_empty makes a new tensor per module
-        model._make_buffers(device)
-        return model
-
     def _init_weights(self, m):
         if isinstance(m, nn.Linear):
             nn.init.normal_(m.weight, mean=0.0, std=0.02)
             if m.bias is not None: nn.init.zeros_(m.bias)
         elif isinstance(m, nn.Embedding): nn.init.normal_(m.weight, mean=0.0, std=0.02)
 
-    def _masks(self, T: int):
-        "Masks for a full causal pass of length T: None means 'use the causal kernel'; local layers get a block mask under flex."
-        if T <= self.cfg.window_size or not hasattr(self, "local_mask"): return None, None
-        bm = self._block_masks.get(T)
-        flex = bm is not None and not (self.training and self.cfg.dropout > 0)   # FlexAttention has no dropout
-        return None, bm if flex else self.local_mask[:T, :T]
+# %% ../../nbs/02_model/00_gpt.ipynb #cc823db4
+@patch
+def _make_buffers(self: GPT, device=None):
+    "The tables computed from the config, never saved: RoPE angles, the local attention mask."
+    cfg = self.cfg
+    if cfg.family == "modern":
+        cos, sin = rope_table(cfg)
+        self.register_buffer("rope_cos", cos.to(device), persistent=False)   # (block_size, hd)
+        self.register_buffer("rope_sin", sin.to(device), persistent=False)
+    if "local" in cfg.layers and cfg.block_size > cfg.window_size:
+        mask = local_causal_mask(cfg.block_size, cfg.block_size, cfg.window_size, device)
+        self.register_buffer("local_mask", mask, persistent=False)  # (block_size, block_size), sliced per T
 
-    def set_attention(self, backend: str = "sdpa", seq_len: int | None = None):
-        "'sdpa' (the default) or 'flex': local layers through FlexAttention with a sliding-window block mask for length `seq_len`."
-        if backend not in ("sdpa", "flex"): raise TinyStoriesError(f"unknown attention backend {backend!r}", hint="use 'sdpa' or 'flex'")
-        T, W = seq_len or self.cfg.block_size, self.cfg.window_size
-        self._block_masks = {}
-        if backend == "flex" and hasattr(self, "local_mask") and T > W:
-            window = lambda b, h, q, kv: (kv <= q) & (q - kv < W)
-            self._block_masks[T] = create_block_mask(window, None, None, T, T, device=self.wte.weight.device)
-        return self
+@patch(cls_method=True)
+def empty(cls: GPT, cfg: GPTConfig, device="cpu") -> GPT:
+    "A `GPT(cfg)` with uninitialised weights on `device`, for loading weights into: no time spent on the random init."
+    with torch.device("meta"): model = cls(cfg)
+    model.to_empty(device=device)
+    if cfg.tie_embeddings: model.lm_head.weight = model.wte.weight   # to_empty makes a new tensor per module
+    model._make_buffers(device)
+    return model
 
-    def forward(self, idx, targets=None, cache: KVCache | None = None, valid=None):
-        B, T = idx.shape
-        if cache is None:
-            if T > self.cfg.block_size: raise TinyStoriesError(f"sequence of {T} tokens is longer than the model's context ({self.cfg.block_size})")
-            pos = torch.arange(T, device=idx.device)                           # (T,)
-            glob, loc = self._masks(T)
-        else:
-            pos = cache.advance(T, valid)                                       # (B, T) per-row positions
-            glob, loc = cache.mask(False), cache.mask(True)
-        x = self.wte(idx)                                                       # (B, T, C)
-        rope = None
-        if self.cfg.family == "neo": x = x + self.wpe(pos)
-        else: rope = (self.rope_cos[pos], self.rope_sin[pos]) if cache is None else (self.rope_cos[pos][:, None], self.rope_sin[pos][:, None])
-        x = self.drop(x)
-        for block in self.h:
-            x, _ = block(x, loc if block.attn.local else glob, rope, cache)
-        logits = self.lm_head(self.ln_f(x))                                     # (B, T, vocab)
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=-1)
-        return logits, loss
+# %% ../../nbs/02_model/00_gpt.ipynb #41441b2a
+@patch(cls_method=True)
+def from_state_dict(cls: GPT, cfg: GPTConfig, sd: dict, source: str = "checkpoint", device="cpu") -> GPT:
+    "A `GPT(cfg)` holding the weights `sd`; a clear error naming the first weight whose shape the config does not imply."
+    with torch.device("meta"): shapes = {k: tuple(v.shape) for k, v in cls(cfg).state_dict().items()}   # sizes only
+    for k, shape in shapes.items():
+        if k in sd and tuple(sd[k].shape) != shape:
+            raise TinyStoriesError(f"{source}: weight {k} has shape {tuple(sd[k].shape)}, its config implies {shape}")
+    model = cls.empty(cfg, device="cpu")
+    model.load_state_dict(sd, strict=True)
+    return model.to(device)
 
-    @torch.no_grad()
-    def forward_with_attention(self, idx):
-        "Logits (B, T, vocab) and, per layer, the attention weights (B, n_head, T, T), computed explicitly."
-        B, T = idx.shape
-        pos = torch.arange(T, device=idx.device)
-        causal = torch.ones(T, T, dtype=torch.bool, device=idx.device).tril()
-        loc = local_causal_mask(T, T, self.cfg.window_size, idx.device)
-        x = self.wte(idx)
-        rope = None
-        if self.cfg.family == "neo": x = x + self.wpe(pos)
-        else: rope = (self.rope_cos[pos], self.rope_sin[pos])
-        atts = []
-        for block in self.h:
-            x, att = block(x, loc if block.attn.local else causal, rope, need_weights=True)
-            atts.append(att)
-        return self.lm_head(self.ln_f(x)), atts
+# %% ../../nbs/02_model/00_gpt.ipynb #e320af62
+@patch
+def _masks(self: GPT, T: int, need_weights: bool = False):
+    "Masks for a full causal pass of length T: None means 'use the causal kernel'; local layers get a block mask under flex."
+    if T <= self.cfg.window_size or not hasattr(self, "local_mask"): return None, None
+    bm = self._block_masks.get(T)
+    flex = bm is not None and not need_weights and not (self.training and self.cfg.dropout > 0)   # FlexAttention has no dropout
+    return None, bm if flex else self.local_mask[:T, :T]
 
-    def num_params(self, non_embedding: bool = True) -> int:
-        "Parameter count (shared tensors once); `non_embedding` leaves out token and position embeddings."
-        n = sum(p.numel() for p in {id(p): p for p in self.parameters()}.values())
-        if non_embedding:
-            n -= self.wte.weight.numel()
-            if hasattr(self, "wpe"): n -= self.wpe.weight.numel()
-            if not self.cfg.tie_embeddings: n -= self.lm_head.weight.numel()
-        return n
+@patch
+def set_attention(self: GPT, backend: str = "sdpa", seq_len: int | None = None):
+    "'sdpa' (the default) or 'flex': local layers through FlexAttention with a sliding-window block mask for length `seq_len`."
+    if backend not in ("sdpa", "flex"): raise TinyStoriesError(f"unknown attention backend {backend!r}", hint="use 'sdpa' or 'flex'")
+    T, W = seq_len or self.cfg.block_size, self.cfg.window_size
+    self._block_masks = {}
+    if backend == "flex" and hasattr(self, "local_mask") and T > W:
+        window = lambda b, h, q, kv: (kv <= q) & (q - kv < W)
+        self._block_masks[T] = create_block_mask(window, None, None, T, T, device=self.wte.weight.device)
+    return self
 
-    def new_cache(self, batch_size: int, max_len: int | None = None, dtype=None) -> KVCache:
-        "An empty `KVCache` for `batch_size` rows of up to `max_len` (default `block_size`) tokens."
-        if max_len is not None and max_len > self.cfg.block_size:
-            raise TinyStoriesError(f"a KV cache of {max_len} tokens is longer than the model's context ({self.cfg.block_size})",
-                                   hint="generate fewer tokens or shorten the prompt")
-        p = self.wte.weight
-        return KVCache(self.cfg, batch_size, max_len or self.cfg.block_size, p.device, dtype or p.dtype)
+# %% ../../nbs/02_model/00_gpt.ipynb #1fd8752f
+@patch
+def forward(self: GPT, idx, targets=None, cache: KVCache | None = None, valid=None, need_weights: bool = False):
+    "`(logits, loss)`; loss is None without `targets`. With `need_weights`: `(logits, loss, weights)`, a list per layer."
+    B, T = idx.shape
+    if cache is None:
+        if T > self.cfg.block_size: raise TinyStoriesError(f"sequence of {T} tokens is longer than the model's context ({self.cfg.block_size})")
+        pos = torch.arange(T, device=idx.device)                           # (T,)
+        glob, loc = self._masks(T, need_weights)
+    else:
+        if need_weights: raise TinyStoriesError("attention weights are computed without a KV cache", hint="call model(idx, need_weights=True)")
+        pos = cache.advance(T, valid)                                       # (B, T) per-row positions
+        glob, loc = cache.mask(False), cache.mask(True)
+    x = self.wte(idx)                                                       # (B, T, C)
+    rope = None
+    if self.cfg.family == "neo": x = x + self.wpe(pos)
+    else: rope = (self.rope_cos[pos], self.rope_sin[pos]) if cache is None else (self.rope_cos[pos][:, None], self.rope_sin[pos][:, None])
+    x = self.drop(x)
+    atts = []
+    for block in self.h:
+        x, att = block(x, loc if block.attn.local else glob, rope, cache, need_weights)
+        atts.append(att)
+    logits = self.lm_head(self.ln_f(x))                                     # (B, T, vocab)
+    loss = None
+    if targets is not None:
+        loss = F.cross_entropy(logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=-1)
+    return (logits, loss, atts) if need_weights else (logits, loss)
 
-# %% ../../nbs/02_model/00_gpt.ipynb #80c880c8
-class _Layer(NamedTuple):
-    "One block's tensors as the decoder uses them (matrices possibly in the transposed layout)."
-    ln_1: tuple; wqkv: torch.Tensor; bqkv: torch.Tensor | None; wo: torch.Tensor; bo: torch.Tensor | None
-    ln_2: tuple; wfc: torch.Tensor; bfc: torch.Tensor | None; wgate: torch.Tensor | None; wp: torch.Tensor; bp: torch.Tensor | None
-    scale: float; local: bool; kv: torch.Tensor; k: torch.Tensor; v: torch.Tensor
+# %% ../../nbs/02_model/00_gpt.ipynb #45d96ae0
+@patch
+def num_params(self: GPT, non_embedding: bool = True) -> int:
+    "Parameter count (shared tensors once); `non_embedding` leaves out token and position embeddings."
+    n = sum(p.numel() for p in {id(p): p for p in self.parameters()}.values())
+    if non_embedding:
+        n -= self.wte.weight.numel()
+        if hasattr(self, "wpe"): n -= self.wpe.weight.numel()
+        if not self.cfg.tie_embeddings: n -= self.lm_head.weight.numel()
+    return n
 
-def _has_hooks(model: nn.Module) -> bool:
-    from torch.nn.modules import module as M
-    if M._global_forward_hooks or M._global_forward_pre_hooks: return True
-    return any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
-
-TRANSPOSE_MAX_BYTES = 512 * 2**20   # CPU decoders copy at most this much weight into the faster layout
-
-class Decoder:
-    "Decode steps against `cache`: one token per row (B,) in, next-token logits (B, vocab) out; `GPT.forward`'s math, flat."
-    def __init__(self, model: GPT, cache: KVCache, transpose_weights: bool | None = None, dtype: torch.dtype | None = None):
-        "`dtype`: keep a copy of the matrices in it (bf16/fp16 under autocast on a GPU), cast once instead of at every step."
-        cfg = model.cfg
-        self.model, self.cache, self.cfg = model, cache, cfg
-        self.via_forward = _has_hooks(model) or type(model).forward is not GPT.forward
-        lins = [model.lm_head] + [l for b in model.h for l in (b.attn.c_attn, b.attn.c_proj, b.mlp.c_fc, b.mlp.c_proj) + ((b.mlp.c_gate,) if b.mlp.swiglu else ())]
-        w = model.wte.weight
-        if transpose_weights is None:   # CPU fp32, not too big, and enough steps left to pay for the copy
-            transpose_weights = (w.device.type == "cpu" and w.dtype == torch.float32 and cache.max_len - cache.n >= 16
-                                 and sum(l.weight.numel() * l.weight.element_size() for l in lins) <= TRANSPOSE_MAX_BYTES)
-        cast = (lambda t: t.to(dtype)) if dtype is not None and dtype != w.dtype else (lambda t: t)
-        mat = (lambda l: cast(l.weight.detach()).t().contiguous().t()) if transpose_weights else (lambda l: cast(l.weight.detach()))
-        bias = lambda mod: None if getattr(mod, "bias", None) is None else mod.bias.detach()
-        norm = lambda n: (n.weight.detach(), bias(n))
-        self.layers = [_Layer(norm(b.ln_1), mat(b.attn.c_attn), bias(b.attn.c_attn), mat(b.attn.c_proj), bias(b.attn.c_proj),
-                              norm(b.ln_2), mat(b.mlp.c_fc), bias(b.mlp.c_fc), mat(b.mlp.c_gate) if b.mlp.swiglu else None,
-                              mat(b.mlp.c_proj), bias(b.mlp.c_proj), b.attn.scale, b.attn.local, kv, k, v)
-                       for b, kv, k, v in zip(model.h, cache.kv, cache.k, cache.v)]
-        self.ln_f, self.head = norm(model.ln_f), mat(model.lm_head)
-
-    def _norm(self, x, wb):
-        C, eps = self.cfg.n_embd, self.cfg.norm_eps
-        return F.layer_norm(x, (C,), *wb, eps) if self.cfg.family == "neo" else F.rms_norm(x, (C,), wb[0], eps)
-
-    def __call__(self, idx: torch.Tensor) -> torch.Tensor:
-        if self.via_forward: return self.model(idx[:, None], cache=self.cache)[0][:, -1]
-        cfg, cache, model = self.cfg, self.cache, self.model
-        B, n = idx.size(0), cache.n
-        if n + 1 > cache.max_len: raise TinyStoriesError(f"KV cache is full ({cache.max_len} slots)", hint="generate fewer tokens or use a longer cache")
-        nh, nkv, hd, C = cfg.n_head, cfg.kv_heads, cfg.head_dim, cfg.n_embd
-        pos = cache.lengths                                                    # (B,) each row's next position
-        x = F.embedding(idx, model.wte.weight)                                 # (B, C)
-        if cfg.family == "neo": x = x + F.embedding(pos, model.wpe.weight)
-        else: cos, sin = model.rope_cos[pos][:, None, None], model.rope_sin[pos][:, None, None]   # (B, 1, 1, hd)
-        mask, gqa = cache.decode_mask(), nkv != nh
-        for L in self.layers:
-            qkv = F.linear(self._norm(x, L.ln_1), L.wqkv, L.bqkv).view(B, nh + 2 * nkv, 1, hd)   # heads as rows, T = 1
-            if cfg.family == "neo":
-                q = qkv[:, :nh]                                                # (B, nh, 1, hd)
-                L.kv[:, :, :, n] = qkv[:, nh:].view(B, 2, nkv, hd)             # keys and values, one copy
-            else:
-                qk = apply_rope(qkv[:, :nh + nkv], cos, sin)                   # (B, nh + nkv, 1, hd)
-                q = qk[:, :nh]
-                L.kv[:, 0, :, n], L.kv[:, 1, :, n] = qk[:, nh:, 0], qkv[:, nh + nkv:, 0]
-            lo = max(0, n + 1 - cfg.window_size) if L.local else 0             # a local layer sees the last `window` slots
-            y = F.scaled_dot_product_attention(q, L.k[:, :, lo:n + 1], L.v[:, :, lo:n + 1], scale=L.scale, enable_gqa=gqa,
-                                               attn_mask=None if mask is None else mask[..., lo:n + 1])   # (B, nh, 1, hd)
-            x = x + F.linear(y.reshape(B, C), L.wo, L.bo)
-            h = self._norm(x, L.ln_2)
-            if L.wgate is None: h = F.gelu(F.linear(h, L.wfc, L.bfc), approximate="tanh")
-            else: h = F.silu(F.linear(h, L.wgate)) * F.linear(h, L.wfc)
-            x = x + F.linear(h, L.wp, L.bp)
-        cache.valid[:, n] = True
-        cache.lengths += 1
-        cache.n = n + 1
-        return F.linear(self._norm(x, self.ln_f), self.head)                   # (B, vocab)
+@patch
+def new_cache(self: GPT, batch_size: int, max_len: int | None = None, dtype=None) -> KVCache:
+    "An empty `KVCache` for `batch_size` rows of up to `max_len` (default `block_size`) tokens."
+    if max_len is not None and max_len > self.cfg.block_size:
+        raise TinyStoriesError(f"a KV cache of {max_len} tokens is longer than the model's context ({self.cfg.block_size})",
+                               hint="generate fewer tokens or shorten the prompt")
+    p = self.wte.weight
+    return KVCache(self.cfg, batch_size, max_len or self.cfg.block_size, p.device, dtype or p.dtype)
 
 # %% ../../nbs/02_model/00_gpt.ipynb #351c91de
 _PAPER = dict(family="neo", n_head=16, block_size=512, window_size=256)

@@ -6,14 +6,17 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/02_model/hf.html.md"""
 
 # %% ../../nbs/02_model/01_hf.ipynb #e0bf1595
 from __future__ import annotations
-import json, os, shutil, tempfile
+import json
 from pathlib import Path
 import torch
-from ..core import TinyStoriesError, logger, need_dir, pick_device, read_json
+from safetensors.torch import load_file, save_file
+from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
+from ..core import TinyStoriesError, atomic_dir, load_torch_file, logger, need_dir, pick_device, read_json
+from ..data.stories import EOT
 from .gpt import GPT, GPTConfig
 
 # %% auto #0
-__all__ = ['ARCHS', 'EOT', 'hf_arch', 'to_hf_state_dict', 'from_hf_state_dict', 'config_from_hf', 'config_to_hf', 'export_hf',
+__all__ = ['ARCHS', 'hf_arch', 'to_hf_state_dict', 'from_hf_state_dict', 'config_from_hf', 'config_to_hf', 'export_hf',
            'load_hf_tokenizer', 'is_hf_model_dir', 'import_hf']
 
 # %% ../../nbs/02_model/01_hf.ipynb #ed1627eb
@@ -28,15 +31,6 @@ _NEO = {"wte.weight": "transformer.wte.weight", "wpe.weight": "transformer.wpe.w
         "h.{i}.ln_2.weight": "transformer.h.{i}.ln_2.weight", "h.{i}.ln_2.bias": "transformer.h.{i}.ln_2.bias",
         "h.{i}.mlp.c_fc.weight": "transformer.h.{i}.mlp.c_fc.weight", "h.{i}.mlp.c_fc.bias": "transformer.h.{i}.mlp.c_fc.bias",
         "h.{i}.mlp.c_proj.weight": "transformer.h.{i}.mlp.c_proj.weight", "h.{i}.mlp.c_proj.bias": "transformer.h.{i}.mlp.c_proj.bias"}
-_LLAMA = {"wte.weight": "model.embed_tokens.weight", "ln_f.weight": "model.norm.weight", "lm_head.weight": "lm_head.weight",
-          "h.{i}.ln_1.weight": "model.layers.{i}.input_layernorm.weight",
-          "h.{i}.attn.c_attn.weight": ("model.layers.{i}.self_attn.q_proj.weight", "model.layers.{i}.self_attn.k_proj.weight",
-                                       "model.layers.{i}.self_attn.v_proj.weight"),
-          "h.{i}.attn.c_proj.weight": "model.layers.{i}.self_attn.o_proj.weight",
-          "h.{i}.ln_2.weight": "model.layers.{i}.post_attention_layernorm.weight",
-          "h.{i}.mlp.c_fc.weight": "model.layers.{i}.mlp.up_proj.weight",
-          "h.{i}.mlp.c_gate.weight": "model.layers.{i}.mlp.gate_proj.weight",
-          "h.{i}.mlp.c_proj.weight": "model.layers.{i}.mlp.down_proj.weight"}
 _GPT2 = {"wte.weight": "transformer.wte.weight", "wpe.weight": "transformer.wpe.weight",
          "ln_f.weight": "transformer.ln_f.weight", "ln_f.bias": "transformer.ln_f.bias", "lm_head.weight": "lm_head.weight",
          "h.{i}.ln_1.weight": "transformer.h.{i}.ln_1.weight", "h.{i}.ln_1.bias": "transformer.h.{i}.ln_1.bias",
@@ -46,6 +40,17 @@ _GPT2 = {"wte.weight": "transformer.wte.weight", "wpe.weight": "transformer.wpe.
          "h.{i}.mlp.c_fc.weight": "transformer.h.{i}.mlp.c_fc.weight", "h.{i}.mlp.c_fc.bias": "transformer.h.{i}.mlp.c_fc.bias",
          "h.{i}.mlp.c_proj.weight": "transformer.h.{i}.mlp.c_proj.weight", "h.{i}.mlp.c_proj.bias": "transformer.h.{i}.mlp.c_proj.bias"}
 _CONV1D = (".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight")   # GPT-2 stores these (in, out)
+
+# %% ../../nbs/02_model/01_hf.ipynb #77c22163
+_LLAMA = {"wte.weight": "model.embed_tokens.weight", "ln_f.weight": "model.norm.weight", "lm_head.weight": "lm_head.weight",
+          "h.{i}.ln_1.weight": "model.layers.{i}.input_layernorm.weight",
+          "h.{i}.attn.c_attn.weight": ("model.layers.{i}.self_attn.q_proj.weight", "model.layers.{i}.self_attn.k_proj.weight",
+                                       "model.layers.{i}.self_attn.v_proj.weight"),
+          "h.{i}.attn.c_proj.weight": "model.layers.{i}.self_attn.o_proj.weight",
+          "h.{i}.ln_2.weight": "model.layers.{i}.post_attention_layernorm.weight",
+          "h.{i}.mlp.c_fc.weight": "model.layers.{i}.mlp.up_proj.weight",
+          "h.{i}.mlp.c_gate.weight": "model.layers.{i}.mlp.gate_proj.weight",
+          "h.{i}.mlp.c_proj.weight": "model.layers.{i}.mlp.down_proj.weight"}
 # buffers that older checkpoints saved along with the weights (masks, rebuilt by the model)
 _IGNORED_SUFFIXES = {"gpt_neo": (".attn.attention.bias", ".attn.attention.masked_bias"), "llama": (".rotary_emb.inv_freq",),
                      "gpt2": (".attn.bias", ".attn.masked_bias")}
@@ -62,6 +67,7 @@ def hf_arch(cfg: GPTConfig) -> str:
     if "local" in cfg.layers: raise none("GPT-2's q/k/v bias or score scaling with GPT-Neo's local attention layers")
     return "gpt2"
 
+# %% ../../nbs/02_model/01_hf.ipynb #829484be
 def _names(cfg: GPTConfig) -> dict:
     "Our parameter name -> Hugging Face name (or a (q, k, v) triple for the fused projection)."
     table, out = {"gpt_neo": _NEO, "gpt2": _GPT2, "llama": _LLAMA}[hf_arch(cfg)], {}
@@ -87,6 +93,7 @@ def to_hf_state_dict(model: GPT) -> dict:
         else: out[theirs] = t.clone(memory_format=torch.contiguous_format)
     return out
 
+# %% ../../nbs/02_model/01_hf.ipynb #97c694b6
 def from_hf_state_dict(cfg: GPTConfig, hf_sd: dict, source: str = "checkpoint") -> dict:
     "A state dict for `GPT(cfg)` from Hugging Face weights; a clear error for missing, extra or misshapen tensors."
     arch = hf_arch(cfg)
@@ -108,49 +115,57 @@ def from_hf_state_dict(cfg: GPTConfig, hf_sd: dict, source: str = "checkpoint") 
     if cfg.tie_embeddings: out["lm_head.weight"] = out["wte.weight"]
     return out
 
-# %% ../../nbs/02_model/01_hf.ipynb #77c22163
+# %% ../../nbs/02_model/01_hf.ipynb #8764c814
 def _neo_layers(d: dict) -> list:
     if d.get("attention_layers"): return list(d["attention_layers"])
     return [t for pattern, n in d.get("attention_types", [[["global", "local"], d["num_layers"] // 2]]) for _ in range(n) for t in pattern]
 
+def _from_gpt_neo(d: dict, refuse) -> GPTConfig:
+    if d.get("activation_function", "gelu_new") != "gelu_new": refuse(f"activation {d['activation_function']!r}")
+    return GPTConfig(family="neo", vocab_size=d["vocab_size"], block_size=d["max_position_embeddings"],
+                     n_layer=d["num_layers"], n_head=d["num_heads"], n_embd=d["hidden_size"],
+                     ffn_hidden=d.get("intermediate_size") or None, window_size=d.get("window_size", 256),
+                     layer_types=tuple(_neo_layers(d)), norm_eps=d.get("layer_norm_epsilon", 1e-5),
+                     tie_embeddings=d.get("tie_word_embeddings", True))
+
+def _from_gpt2(d: dict, refuse) -> GPTConfig:
+    if d.get("activation_function", "gelu_new") not in ("gelu_new", "gelu_pytorch_tanh"): refuse(f"activation {d['activation_function']!r}")
+    if d.get("add_cross_attention"): refuse("cross-attention (add_cross_attention)")
+    return GPTConfig(family="neo", vocab_size=d["vocab_size"], block_size=d["n_positions"], n_layer=d["n_layer"],
+                     n_head=d["n_head"], n_embd=d["n_embd"], ffn_hidden=d.get("n_inner") or None,
+                     layer_types=("global",) * d["n_layer"], norm_eps=d.get("layer_norm_epsilon", 1e-5),
+                     tie_embeddings=d.get("tie_word_embeddings", True), qkv_bias=True,
+                     attn_scale=bool(d.get("scale_attn_weights", True)),
+                     attn_scale_by_layer=bool(d.get("scale_attn_by_inverse_layer_idx", False)))
+
+# %% ../../nbs/02_model/01_hf.ipynb #cfc226a1
+def _from_llama(d: dict, refuse) -> GPTConfig:
+    rope = d.get("rope_parameters") or {}
+    scaling = d.get("rope_scaling") or {}
+    if rope.get("rope_type", "default") != "default" or scaling.get("rope_type", scaling.get("type", "default")) != "default":
+        refuse("RoPE scaling")
+    if d.get("hidden_act", "silu") != "silu": refuse(f"activation {d['hidden_act']!r}")
+    if d.get("attention_bias") or d.get("mlp_bias"): refuse("a Llama with biases")
+    n_embd, n_head = d["hidden_size"], d["num_attention_heads"]
+    if d.get("head_dim") not in (None, n_embd // n_head): refuse(f"head_dim {d['head_dim']} != hidden_size/heads")
+    return GPTConfig(family="modern", vocab_size=d["vocab_size"], block_size=d["max_position_embeddings"],
+                     n_layer=d["num_hidden_layers"], n_head=n_head, n_embd=n_embd,
+                     n_kv_head=d.get("num_key_value_heads") or n_head, ffn_hidden=d["intermediate_size"],
+                     norm_eps=d.get("rms_norm_eps", 1e-6), rope_theta=float(rope.get("rope_theta", d.get("rope_theta", 10000.0))),
+                     tie_embeddings=d.get("tie_word_embeddings", False))
+
+_READERS = {"gpt_neo": _from_gpt_neo, "gpt2": _from_gpt2, "llama": _from_llama}
+
 def config_from_hf(d: dict, source: str = "config.json") -> GPTConfig:
-    "The `GPTConfig` equivalent to a Hugging Face GPT-Neo or Llama `config.json` (as a dict)."
+    "The `GPTConfig` equivalent to a Hugging Face GPT-Neo, GPT-2 or Llama `config.json` (as a dict)."
     kind = d.get("model_type")
     def refuse(what): raise TinyStoriesError(f"{source}: {what} is not supported", hint="only plain GPT-Neo, GPT-2 and Llama models can be imported")
-    try:
-        if kind == "gpt_neo":
-            if d.get("activation_function", "gelu_new") != "gelu_new": refuse(f"activation {d['activation_function']!r}")
-            return GPTConfig(family="neo", vocab_size=d["vocab_size"], block_size=d["max_position_embeddings"],
-                             n_layer=d["num_layers"], n_head=d["num_heads"], n_embd=d["hidden_size"],
-                             ffn_hidden=d.get("intermediate_size") or None, window_size=d.get("window_size", 256),
-                             layer_types=tuple(_neo_layers(d)), norm_eps=d.get("layer_norm_epsilon", 1e-5),
-                             tie_embeddings=d.get("tie_word_embeddings", True))
-        if kind == "llama":
-            rope = d.get("rope_parameters") or {}
-            scaling = d.get("rope_scaling") or {}
-            if rope.get("rope_type", "default") != "default" or scaling.get("rope_type", scaling.get("type", "default")) != "default":
-                refuse("RoPE scaling")
-            if d.get("hidden_act", "silu") != "silu": refuse(f"activation {d['hidden_act']!r}")
-            if d.get("attention_bias") or d.get("mlp_bias"): refuse("a Llama with biases")
-            n_embd, n_head = d["hidden_size"], d["num_attention_heads"]
-            if d.get("head_dim") not in (None, n_embd // n_head): refuse(f"head_dim {d['head_dim']} != hidden_size/heads")
-            return GPTConfig(family="modern", vocab_size=d["vocab_size"], block_size=d["max_position_embeddings"],
-                             n_layer=d["num_hidden_layers"], n_head=n_head, n_embd=n_embd,
-                             n_kv_head=d.get("num_key_value_heads") or n_head, ffn_hidden=d["intermediate_size"],
-                             norm_eps=d.get("rms_norm_eps", 1e-6), rope_theta=float(rope.get("rope_theta", d.get("rope_theta", 10000.0))),
-                             tie_embeddings=d.get("tie_word_embeddings", False))
-        if kind == "gpt2":
-            if d.get("activation_function", "gelu_new") not in ("gelu_new", "gelu_pytorch_tanh"): refuse(f"activation {d['activation_function']!r}")
-            if d.get("add_cross_attention"): refuse("cross-attention (add_cross_attention)")
-            return GPTConfig(family="neo", vocab_size=d["vocab_size"], block_size=d["n_positions"], n_layer=d["n_layer"],
-                             n_head=d["n_head"], n_embd=d["n_embd"], ffn_hidden=d.get("n_inner") or None,
-                             layer_types=("global",) * d["n_layer"], norm_eps=d.get("layer_norm_epsilon", 1e-5),
-                             tie_embeddings=d.get("tie_word_embeddings", True), qkv_bias=True,
-                             attn_scale=bool(d.get("scale_attn_weights", True)),
-                             attn_scale_by_layer=bool(d.get("scale_attn_by_inverse_layer_idx", False)))
+    if kind not in _READERS:
+        raise TinyStoriesError(f"{source}: model_type {kind!r} is not supported", hint="import a GPT-Neo ('gpt_neo'), GPT-2 ('gpt2') or Llama ('llama') model")
+    try: return _READERS[kind](d, refuse)
     except KeyError as e: raise TinyStoriesError(f"{source}: missing setting {e.args[0]!r}") from None
-    raise TinyStoriesError(f"{source}: model_type {kind!r} is not supported", hint="import a GPT-Neo ('gpt_neo'), GPT-2 ('gpt2') or Llama ('llama') model")
 
+# %% ../../nbs/02_model/01_hf.ipynb #4a1d1526
 def config_to_hf(cfg: GPTConfig, eot_id: int | None = None):
     "A `transformers` config (`GPTNeoConfig`, `GPT2Config` or `LlamaConfig`) describing `GPT(cfg)`."
     arch = hf_arch(cfg)
@@ -175,8 +190,6 @@ def config_to_hf(cfg: GPTConfig, eot_id: int | None = None):
         attention_bias=False, mlp_bias=False, architectures=["LlamaForCausalLM"])
 
 # %% ../../nbs/02_model/01_hf.ipynb #a2bc4e8a
-EOT = "<|endoftext|>"
-
 def _write_hf_tokenizer(tok, d: Path):
     from transformers import PreTrainedTokenizerFast
     eot = EOT if tok.token_to_id(EOT) is not None else None
@@ -185,33 +198,18 @@ def _write_hf_tokenizer(tok, d: Path):
 
 def export_hf(model: GPT, out_dir, tok=None, overwrite: bool = False) -> Path:
     "Write `model` (and `tok`) as a Hugging Face model directory: GPTNeoForCausalLM (`neo`) or LlamaForCausalLM (`modern`)."
-    from safetensors.torch import save_file
-    out = Path(out_dir).expanduser()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise TinyStoriesError(f"export directory {out} exists and is not empty", hint="choose another directory or pass overwrite=True")
     eot_id = tok.token_to_id(EOT) if tok is not None else None
     hf_cfg = config_to_hf(model.cfg, eot_id)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    try:
+    with atomic_dir(out_dir, overwrite, what="export folder") as tmp:
         hf_cfg.save_pretrained(tmp)
         save_file({k: v.cpu().float() for k, v in to_hf_state_dict(model).items()}, tmp/"model.safetensors", metadata={"format": "pt"})
         if tok is not None: _write_hf_tokenizer(tok, tmp)
-        if out.exists(): shutil.rmtree(out) if out.is_dir() else out.unlink()
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
-    return out
+    return Path(out_dir).expanduser()
 
 # %% ../../nbs/02_model/01_hf.ipynb #4cec71de
 def _load_weights(d: Path) -> dict:
     "All tensors of a Hugging Face model directory, without unpickling code."
-    from safetensors.torch import load_file
-    def load_bin(p):
-        try: return torch.load(p, map_location="cpu", weights_only=True)
-        except Exception as e:
-            raise TinyStoriesError(f"{p}: cannot be read safely as plain tensors ({str(e).splitlines()[0][:120]})",
-                                   hint="convert it to model.safetensors; pickled code is never run") from None
+    load_bin = lambda p: load_torch_file(p, "weights file")
     def load_st(p):
         try: return load_file(p)
         except Exception as e: raise TinyStoriesError(f"{p}: not a valid safetensors file ({str(e).splitlines()[0][:120]})") from None
@@ -228,9 +226,9 @@ def _load_weights(d: Path) -> dict:
             return sd
     raise TinyStoriesError(f"no weights in {d}", hint="expected model.safetensors or pytorch_model.bin")
 
+# %% ../../nbs/02_model/01_hf.ipynb #8d93730e
 def load_hf_tokenizer(d):
     "The tokenizer of a Hugging Face model directory: tokenizer.json, else a byte-level BPE from vocab.json + merges.txt."
-    from tokenizers import Tokenizer, models, pre_tokenizers, decoders, processors, AddedToken
     d = Path(d)
     if (d/"tokenizer.json").is_file():
         try: return Tokenizer.from_file(str(d/"tokenizer.json"))
@@ -246,6 +244,7 @@ def load_hf_tokenizer(d):
         return tok
     raise TinyStoriesError(f"no tokenizer in {d}", hint="expected tokenizer.json, or vocab.json and merges.txt")
 
+# %% ../../nbs/02_model/01_hf.ipynb #27e57e77
 def is_hf_model_dir(path) -> bool:
     "Does `path` look like a Hugging Face model directory (a config.json with a model_type)?"
     p = Path(path)/"config.json"
@@ -262,13 +261,8 @@ def import_hf(path, block_size: int | None = None, device: str = "auto", tokeniz
         if not 0 < block_size <= cfg.block_size: raise TinyStoriesError(f"block_size {block_size} must be between 1 and the checkpoint's {cfg.block_size}")
         cfg = cfg.replace(block_size=block_size)
         if "wpe.weight" in sd: sd["wpe.weight"] = sd["wpe.weight"][:block_size]
-    model = GPT.empty(cfg, device="cpu")    # no random init: every weight is overwritten below
-    for k, v in model.state_dict().items():
-        if k in sd and tuple(v.shape) != tuple(sd[k].shape):
-            raise TinyStoriesError(f"{d}: weight {k} has shape {tuple(sd[k].shape)}, config.json implies {tuple(v.shape)}")
-    model.load_state_dict(sd, strict=True)
+    model = GPT.from_state_dict(cfg, sd, source=str(d), device=pick_device(device))
     del sd
-    model.to(pick_device(device))
     tok = load_hf_tokenizer(d) if tokenizer else None
     logger.info("imported %s (%s, %d parameters)", d, cfg.family, model.num_params(False))
     return model.eval(), tok

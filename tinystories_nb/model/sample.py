@@ -1,4 +1,4 @@
-"""Fast generation with a KV cache (temperature, top-k, top-p, greedy, batched prompts, seeds, streaming), a sampling widget, and `tinystories sample`.
+"""Fast generation with a KV cache (temperature, top-k, top-p, greedy, batched prompts, seeds, streaming), the flat decode step behind it, a sampling widget, and `tinystories sample`.
 
 Docs: https://tinystories-nb.github.io/tinystories_nb/02_model/sample.html.md"""
 
@@ -6,146 +6,344 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/02_model/sample.html.md"""
 
 # %% ../../nbs/02_model/04_sample.ipynb #864c5e7b
 from __future__ import annotations
-import argparse, json, math
+import argparse, contextlib, json, math, mmap, warnings
+from typing import NamedTuple
 import torch
-from ..core import TinyStoriesError, autocast, logger, pick_dtype, progress
-from .gpt import GPT, Decoder
+import torch.nn as nn
+import torch.nn.functional as F
+from fastcore.basics import patch
+from torch.nn.modules import module as nn_module
+from ..core import TinyStoriesError, autocast, batched, logger, pick_device, pick_dtype, progress
+from ..data.stories import EOT
+from ..data.tokenize import story_separator
+from .checkpoint import load_model
+from .gpt import GPT, KVCache, apply_rope
 
 # %% auto #0
-__all__ = ['EOT', 'draw', 'sample_next', 'generate_ids', 'decode_complete', 'generate', 'SamplerWidget', 'cli_sample']
+__all__ = ['TRANSPOSE_MAX_BYTES', 'draw', 'nucleus_threshold', 'sample_next', 'forget_decoder_weights', 'Decoder', 'generate_ids',
+           'decode_complete', 'prompt_ids', 'generate', 'SamplerWidget', 'cli_sample']
 
 # %% ../../nbs/02_model/04_sample.ipynb #328c27ae
 def draw(probs, generator: torch.Generator | None = None) -> torch.Tensor:
     "One index per row of `probs` (B, n), drawn with probability proportional to its value (rows need not sum to 1)."
-    # the exponential race: argmax(p_i / E_i) with E_i ~ Exp(1) picks i with probability p_i / sum(p); three cheap
-    # ops, where torch.multinomial costs a lot more per call at the small sizes of a decode step
-    return (probs / torch.empty_like(probs).exponential_(generator=generator)).argmax(-1)
+    # inverse CDF: the first index whose running sum passes u × total, u ~ U[0, 1). A cumsum and a binary search cost
+    # ~40 µs per row of 32,000 here, where an exponential race costs ~650 µs and torch.multinomial more
+    c = probs.float().cumsum(-1)
+    u = torch.rand(c.size(0), 1, generator=generator, device=c.device) * c[:, -1:]
+    return torch.searchsorted(c, u, right=True).squeeze(-1).clamp_(max=c.size(-1) - 1)   # (B,); a 0 is never drawn
 
+# %% ../../nbs/02_model/04_sample.ipynb #ebf2b06d
+_SHIFT = 18   # histogram buckets: a float32's sign, exponent and top 5 mantissa bits (values within ~3% share one)
+
+def _last_kept(vals, above, top_p: float):
+    "Per row, the smallest of the sorted values `vals` (B, m; padding < 0) that stays in the nucleus, `above` (B, 1) being ranked before them."
+    before = above + vals.cumsum(-1) - vals
+    n = ((before < top_p) & (vals >= 0)).sum(-1, keepdim=True).clamp_(min=1)
+    return vals.gather(-1, n - 1)
+
+def nucleus_threshold(probs, top_p: float, k: int = 64) -> torch.Tensor:
+    "(B, 1): the smallest probability each row of `probs` (B, V) keeps under nucleus sampling with `top_p`."
+    B, V = probs.shape
+    vals = probs.topk(min(k, V), dim=-1).values                                  # sorted, largest first
+    if bool((vals.cumsum(-1) - vals)[:, -1].ge(top_p).all()): return _last_kept(vals, 0.0, top_p)
+    bucket = (probs.float().view(torch.int32) >> _SHIFT).long()
+    mass = torch.zeros(B, (0x7F800000 >> _SHIFT) + 1, device=probs.device).scatter_add_(1, bucket, probs.float())
+    upto = mass.flip(-1).cumsum(-1).flip(-1)                                     # mass of a bucket and all above it
+    b = ((upto >= top_p).sum(-1, keepdim=True) - 1).clamp_(min=0)               # the bucket where the nucleus closes
+    inside = bucket == b
+    vals = torch.where(inside, probs.float(), -1.0).topk(int(inside.sum(-1).max()), dim=-1).values
+    return _last_kept(vals, (upto - mass).gather(-1, b), top_p)
+
+# %% ../../nbs/02_model/04_sample.ipynb #10fb8d49
 def sample_next(logits, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
                 generator: torch.Generator | None = None) -> torch.Tensor:
     "Next token ids (B,) from last-position `logits` (B, vocab)."
     if temperature == 0: return logits.argmax(-1)
     V = logits.size(-1)
     cut_k, cut_p = bool(top_k) and top_k < V, top_p is not None and top_p < 1.0
-    if not (cut_k or cut_p): return draw((logits.float() / temperature).softmax(-1), generator)
-    # dividing by the temperature keeps the order, so cut first and scale only the candidates
-    vals, ids = logits.topk(top_k, dim=-1) if cut_k else logits.sort(dim=-1, descending=True)   # (B, k), sorted
+    if not cut_k:
+        probs = (logits.float() / temperature).softmax(-1)
+        if cut_p: probs = probs.masked_fill(probs < nucleus_threshold(probs, top_p), 0.0)
+        return draw(probs, generator)
+    # dividing by the temperature keeps the order, so cut first and scale only the k candidates
+    vals, ids = logits.topk(top_k, dim=-1)                                        # (B, k), sorted
     probs = (vals.float() / temperature).softmax(-1)
     if cut_p: probs = probs.masked_fill(probs.cumsum(-1) - probs >= top_p, 0.0)   # drop what comes after the nucleus is full
     return ids.gather(-1, draw(probs, generator)[:, None]).squeeze(-1)
 
 # %% ../../nbs/02_model/04_sample.ipynb #58de3466
+class _Weights(NamedTuple):
+    "One block's weights as the decoder uses them: matrices possibly transposed or cast; with `fused`, SwiGLU's gate and up projections as one matrix (gate rows first)."
+    ln_1: tuple; wqkv: torch.Tensor; bqkv: torch.Tensor | None; wo: torch.Tensor; bo: torch.Tensor | None
+    ln_2: tuple; wfc: torch.Tensor; bfc: torch.Tensor | None; wgate: torch.Tensor | None; wp: torch.Tensor; bp: torch.Tensor | None
+    scale: float; local: bool; swiglu: bool
+
+def _has_hooks(model: nn.Module) -> bool:
+    if nn_module._global_forward_hooks or nn_module._global_forward_pre_hooks: return True
+    return any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
+
+# %% ../../nbs/02_model/04_sample.ipynb #a375744e
+TRANSPOSE_MAX_BYTES = 512 * 2**20   # CPU decoders copy at most this much weight into the faster layout
+
+def _matrices(model: GPT) -> list[nn.Linear]:
+    return [model.lm_head] + [l for b in model.h for l in (b.attn.c_attn, b.attn.c_proj, b.mlp.c_fc, b.mlp.c_proj) + ((b.mlp.c_gate,) if b.mlp.swiglu else ())]
+
+def _page_aligned(numel: int, dtype: torch.dtype) -> torch.Tensor:
+    "A flat tensor in memory that Linux may back with 2 MB pages (transparent huge pages, madvise mode); plain memory elsewhere."
+    nbytes, huge = numel * dtype.itemsize, 2**21
+    if nbytes < huge or not hasattr(mmap, "MADV_HUGEPAGE"): return torch.empty(numel, dtype=dtype)
+    buf = mmap.mmap(-1, nbytes + huge, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)   # untouched: pages come on first write
+    with contextlib.suppress(OSError): buf.madvise(mmap.MADV_HUGEPAGE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                         # frombuffer's note on buffers it does not own
+        start = (-torch.frombuffer(buf, dtype=torch.uint8, count=1).data_ptr()) % huge
+        return torch.frombuffer(buf, dtype=dtype, count=numel, offset=start)
+
+def _column_major(ws: list[torch.Tensor], dtype: torch.dtype) -> list[torch.Tensor]:
+    "Copies of the (out, in) matrices `ws`, each stored as (in, out) in memory, one after another in one page-aligned block."
+    sizes = [-(-w.numel() // 16) * 16 for w in ws]               # every matrix starts on a 64-byte boundary
+    buf, out, i = _page_aligned(sum(sizes), dtype), [], 0
+    for w, n in zip(ws, sizes):
+        c = buf[i:i + w.numel()].view(w.size(1), w.size(0)).t(); c.copy_(w); out.append(c); i += n
+    return out
+
+def _prepare(model: GPT, transpose: bool, dtype: torch.dtype | None) -> tuple[list[_Weights], tuple, torch.Tensor]:
+    "(blocks, final norm, output matrix) in the decoder's layout; copies only where `transpose` or `dtype` ask for them."
+    copy = transpose or (dtype is not None and dtype != model.wte.weight.dtype)
+    fuse = lambda mlp: mlp.swiglu and copy
+    w = lambda *ls: torch.cat([l.weight.detach() for l in ls]) if len(ls) > 1 else ls[0].weight.detach()
+    ws = [m for b in model.h for m in (w(b.attn.c_attn), w(b.attn.c_proj), w(b.mlp.c_gate, b.mlp.c_fc) if fuse(b.mlp) else w(b.mlp.c_fc),
+                                       *([w(b.mlp.c_gate)] if b.mlp.swiglu and not fuse(b.mlp) else []), w(b.mlp.c_proj))] + [w(model.lm_head)]
+    mats = iter(_column_major(ws, dtype or ws[0].dtype) if transpose else [m.to(dtype) if dtype else m for m in ws])
+    bias = lambda mod: None if getattr(mod, "bias", None) is None else mod.bias.detach()
+    norm = lambda n: (n.weight.detach(), bias(n))
+    def block(b):
+        mlp = b.mlp
+        return _Weights(norm(b.ln_1), next(mats), bias(b.attn.c_attn), next(mats), bias(b.attn.c_proj), norm(b.ln_2), next(mats),
+                        bias(mlp.c_fc), next(mats) if mlp.swiglu and not fuse(mlp) else None, next(mats), bias(mlp.c_proj),
+                        b.attn.scale, b.attn.local, mlp.swiglu)
+    blocks = [block(b) for b in model.h]
+    return blocks, norm(model.ln_f), next(mats)
+
+def _decoder_weights(model: GPT, transpose: bool, dtype: torch.dtype | None):
+    "`_prepare`'s result, made once per state of the parameters and kept on the model."
+    key = (transpose, dtype, model.wte.weight.device, tuple((p.data_ptr(), p._version) for p in model.parameters()))
+    hit = model.__dict__.get("_decoder_weights")
+    if hit is None or hit[0] != key:
+        model.__dict__.pop("_decoder_weights", None)                   # free the old copies before making new ones
+        with torch.inference_mode(False), torch.no_grad(): hit = (key, _prepare(model, transpose, dtype))   # plain tensors
+        model.__dict__["_decoder_weights"] = hit
+    return hit[1]
+
+def forget_decoder_weights(model: GPT):
+    "Free the decoder's copies of `model`'s matrices (made again by the next `generate_ids` that needs them)."
+    model.__dict__.pop("_decoder_weights", None)
+
+class Decoder:
+    "Decode steps against `cache`: one token per row (B,) in, next-token logits (B, vocab) out; `GPT.forward`'s math, flat."
+    def __init__(self, model: GPT, cache: KVCache, transpose_weights: bool | None = None, dtype: torch.dtype | None = None):
+        "`dtype`: keep a copy of the matrices in it (bf16/fp16 under autocast on a GPU), cast once instead of at every step."
+        self.model, self.cache, self.cfg = model, cache, model.cfg
+        self.via_forward = _has_hooks(model) or type(model).forward is not GPT.forward
+        if self.via_forward: return
+        w = model.wte.weight
+        if transpose_weights is None:   # CPU fp32, not too big, and enough steps left to pay for the copy
+            transpose_weights = (w.device.type == "cpu" and w.dtype == torch.float32 and cache.max_len - cache.n >= 16
+                                 and sum(l.weight.numel() * l.weight.element_size() for l in _matrices(model)) <= TRANSPOSE_MAX_BYTES)
+        blocks, self.ln_f, self.head = _decoder_weights(model, transpose_weights, None if dtype == w.dtype else dtype)
+        self.layers = list(zip(blocks, cache.kv, cache.k, cache.v))
+
+# %% ../../nbs/02_model/04_sample.ipynb #41721dfa
+@patch
+def _norm(self: Decoder, x, wb):
+    C, eps = self.cfg.n_embd, self.cfg.norm_eps
+    return F.layer_norm(x, (C,), *wb, eps) if self.cfg.family == "neo" else F.rms_norm(x, (C,), wb[0], eps)
+
+@patch
+def _attend(self: Decoder, L: _Weights, kv, k, v, x, n: int, rope, mask):
+    "Layer `L`'s attention output (B, C) for one new token per row, whose key and value go into slot `n` of its cache (`kv`, viewed as `k`, `v`)."
+    cfg = self.cfg
+    B, nh, nkv, hd = x.size(0), cfg.n_head, cfg.kv_heads, cfg.head_dim
+    qkv = F.linear(self._norm(x, L.ln_1), L.wqkv, L.bqkv).view(B, nh + 2 * nkv, 1, hd)   # heads as rows, T = 1
+    if rope is None:
+        q = qkv[:, :nh]                                                # (B, nh, 1, hd)
+        kv[:, :, :, n] = qkv[:, nh:].view(B, 2, nkv, hd)               # keys and values, one copy
+    else:
+        qk = apply_rope(qkv[:, :nh + nkv], *rope)                      # (B, nh + nkv, 1, hd)
+        q = qk[:, :nh]
+        kv[:, 0, :, n], kv[:, 1, :, n] = qk[:, nh:, 0], qkv[:, nh + nkv:, 0]
+    lo = max(0, n + 1 - cfg.window_size) if L.local else 0             # a local layer sees the last `window` slots
+    y = F.scaled_dot_product_attention(q, k[:, :, lo:n + 1], v[:, :, lo:n + 1], scale=L.scale, enable_gqa=nkv != nh,
+                                       attn_mask=None if mask is None else mask[..., lo:n + 1])   # (B, nh, 1, hd)
+    return F.linear(y.reshape(B, cfg.n_embd), L.wo, L.bo)
+
+@patch
+def _mlp(self: Decoder, L: _Weights, x):
+    h = self._norm(x, L.ln_2)
+    if not L.swiglu: h = F.gelu(F.linear(h, L.wfc, L.bfc), approximate="tanh")
+    elif L.wgate is None: gate, up = F.linear(h, L.wfc).chunk(2, -1); h = F.silu(gate) * up   # gate and up in one product
+    else: h = F.silu(F.linear(h, L.wgate)) * F.linear(h, L.wfc)
+    return F.linear(h, L.wp, L.bp)
+
+# %% ../../nbs/02_model/04_sample.ipynb #5ecc235f
+@patch
+def __call__(self: Decoder, idx: torch.Tensor) -> torch.Tensor:
+    "Next-token logits (B, vocab) after one more token per row (B,)."
+    if self.via_forward: return self.model(idx[:, None], cache=self.cache)[0][:, -1]
+    cache, model, n = self.cache, self.model, self.cache.n
+    if n + 1 > cache.max_len: raise TinyStoriesError(f"KV cache is full ({cache.max_len} slots)", hint="generate fewer tokens or use a longer cache")
+    pos = cache.lengths                                                    # (B,) each row's next position
+    x, rope = F.embedding(idx, model.wte.weight), None                     # (B, C)
+    if self.cfg.family == "neo": x = x + F.embedding(pos, model.wpe.weight)
+    else: rope = model.rope_cos[pos][:, None, None], model.rope_sin[pos][:, None, None]   # (B, 1, 1, hd)
+    mask = cache.decode_mask()
+    for L, kv, k, v in self.layers:
+        x = x + self._attend(L, kv, k, v, x, n, rope, mask)
+        x = x + self._mlp(L, x)
+    cache.valid[:, n] = True
+    cache.lengths += 1
+    cache.n = n + 1
+    return F.linear(self._norm(x, self.ln_f), self.head)                   # (B, vocab)
+
+# %% ../../nbs/02_model/04_sample.ipynb #0fb177a8
+def _new_tokens(prompts: list[list[int]], block: int, max_new_tokens: int | None, temperature: float,
+                top_k: int | None, top_p: float | None) -> int:
+    "Check `generate_ids`'s arguments; return how many tokens to generate (`max_new_tokens` None: all that fit)."
+    if any(len(p) == 0 for p in prompts): raise TinyStoriesError("generate_ids: empty prompt", hint="give at least one token (e.g. <|endoftext|>)")
+    if not (math.isfinite(temperature) and temperature >= 0): raise TinyStoriesError(f"temperature must be a number >= 0, got {temperature}")
+    if top_k is not None and top_k < 0: raise TinyStoriesError(f"top_k must be >= 0, got {top_k}")
+    if top_p is not None and not 0 < top_p <= 1: raise TinyStoriesError(f"top_p must be in (0, 1], got {top_p}")   # (False for nan)
+    if max_new_tokens is not None and max_new_tokens < 0: raise TinyStoriesError(f"max_new_tokens must not be negative, got {max_new_tokens}")
+    T = max(len(p) for p in prompts)
+    if max_new_tokens is None:                                                          # as many as fit after the prompt
+        max_new_tokens = block - T
+        if max_new_tokens < 1:
+            raise TinyStoriesError(f"the prompt ({T} tokens) fills the model's context ({block}): no room for new tokens", hint="shorten the prompt")
+    if max_new_tokens >= 1 and T + max_new_tokens > block:
+        raise TinyStoriesError(f"prompt ({T} tokens) + max_new_tokens ({max_new_tokens}) exceed the model's context ({block})",
+                               hint=f"shorten the prompt, or ask for at most {max(block - T, 0)} new tokens (leave max_new_tokens out to fill the context)")
+    return max_new_tokens
+
+def _left_pad(prompts: list[list[int]], device) -> tuple[torch.Tensor, torch.Tensor]:
+    "The prompts as one left-padded batch: token ids (B, T) and which slots hold real tokens (B, T)."
+    B, T = len(prompts), max(len(p) for p in prompts)
+    idx = torch.zeros(B, T, dtype=torch.long)
+    valid = torch.zeros(B, T, dtype=torch.bool)
+    for b, p in enumerate(prompts):
+        idx[b, T - len(p):] = torch.as_tensor(p, dtype=torch.long); valid[b, T - len(p):] = True
+    return idx.to(device), valid.to(device)
+
+# %% ../../nbs/02_model/04_sample.ipynb #6bfcd33a
+def _decode(step, logits, n: int, sample, eot_id: int | None, on_token, every: int) -> torch.Tensor:
+    "Up to `n` tokens per row (B, ≤ n): `sample` one from `logits` (B, vocab), feed it to `step` for the next logits."
+    B, device = logits.size(0), logits.device
+    out = torch.zeros(B, n, dtype=torch.long, device=device)
+    done = torch.zeros(B, dtype=torch.bool, device=device)
+    for t in range(n):
+        nxt = sample(logits)                                                                  # (B,)
+        out[:, t] = nxt
+        if eot_id is not None or on_token is not None:
+            newly = (nxt == eot_id) if eot_id is not None else torch.zeros_like(done)
+            if on_token is not None:
+                for b in (~done & ~newly).nonzero().flatten().tolist(): on_token(b, int(nxt[b]))
+            done |= newly
+            if eot_id is not None and (t + 1) % every == 0 and bool(done.all()): break        # how often to check for the end
+        if t + 1 < n: logits = step(nxt)
+    return out[:, :t + 1]
+
+# %% ../../nbs/02_model/04_sample.ipynb #d960951f
 @torch.inference_mode()
 def generate_ids(model: GPT, prompts: list[list[int]], max_new_tokens: int | None = None, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
                  eot_id: int | None = None, on_token=None, dtype: str | None = None) -> list[list[int]]:
     "Continue each prompt (a list of token ids); return the new ids of each row, without the final EOT. `max_new_tokens`: None = fill the context."
     if not prompts: return []
-    if any(len(p) == 0 for p in prompts): raise TinyStoriesError("generate_ids: empty prompt", hint="give at least one token (e.g. <|endoftext|>)")
-    if not (math.isfinite(temperature) and temperature >= 0): raise TinyStoriesError(f"temperature must be a number >= 0, got {temperature}")
-    if top_k is not None and top_k < 0: raise TinyStoriesError(f"top_k must be >= 0, got {top_k}")
-    if top_p is not None and not 0 < top_p <= 1: raise TinyStoriesError(f"top_p must be in (0, 1], got {top_p}")   # (False for nan)
-    if max_new_tokens is not None and max_new_tokens < 0: raise TinyStoriesError(f"max_new_tokens must not be negative, got {max_new_tokens}")
-    B, T, block = len(prompts), max(len(p) for p in prompts), model.cfg.block_size
-    if max_new_tokens is None:                                                          # as many as fit after the prompt
-        max_new_tokens = block - T
-        if max_new_tokens < 1:
-            raise TinyStoriesError(f"the prompt ({T} tokens) fills the model's context ({block}): no room for new tokens", hint="shorten the prompt")
+    max_new_tokens = _new_tokens(prompts, model.cfg.block_size, max_new_tokens, temperature, top_k, top_p)
     if max_new_tokens < 1: return [[] for _ in prompts]
-    if T + max_new_tokens > block:
-        raise TinyStoriesError(f"prompt ({T} tokens) + max_new_tokens ({max_new_tokens}) exceed the model's context ({block})",
-                               hint=f"shorten the prompt, or ask for at most {max(block - T, 0)} new tokens (leave max_new_tokens out to fill the context)")
     device = model.wte.weight.device
     dtype = dtype or ("fp32" if device.type == "cpu" else pick_dtype(device.type))   # bf16 costs more than it saves at CPU batch sizes
     gen = torch.Generator(device=device)
     gen.manual_seed(seed) if seed is not None else gen.seed()
-    idx = torch.zeros(B, T, dtype=torch.long)
-    valid = torch.zeros(B, T, dtype=torch.bool)
-    for b, p in enumerate(prompts):
-        idx[b, T - len(p):] = torch.as_tensor(p, dtype=torch.long); valid[b, T - len(p):] = True
-    idx, valid = idx.to(device), valid.to(device)
+    idx, valid = _left_pad(prompts, device)
     cache_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
-    cache = model.new_cache(B, T + max_new_tokens, dtype=cache_dtype if dtype != "fp32" else model.wte.weight.dtype)
-    out = torch.zeros(B, max_new_tokens, dtype=torch.long, device=device)
-    done = torch.zeros(B, dtype=torch.bool, device=device)
+    cache = model.new_cache(len(prompts), idx.size(1) + max_new_tokens, dtype=cache_dtype if dtype != "fp32" else model.wte.weight.dtype)
     was_training = model.training
     model.eval()
     try:
-        every = 1 if device.type == "cpu" else 8                                                  # how often to check for the end
         with autocast(device.type, dtype):
             logits = model(idx, cache=cache, valid=None if bool(valid.all()) else valid)[0][:, -1]   # (B, vocab)
             step = Decoder(model, cache, dtype=None if dtype == "fp32" else cache_dtype)   # matrices cast once, not per token
-            for t in range(max_new_tokens):
-                nxt = sample_next(logits, temperature, top_k, top_p, gen)                           # (B,)
-                out[:, t] = nxt
-                if eot_id is not None or on_token is not None:
-                    newly = (nxt == eot_id) if eot_id is not None else torch.zeros_like(done)
-                    if on_token is not None:
-                        for b in (~done & ~newly).nonzero().flatten().tolist(): on_token(b, int(nxt[b]))
-                    done |= newly
-                    if eot_id is not None and (t + 1) % every == 0 and bool(done.all()): break
-                if t + 1 < max_new_tokens: logits = step(nxt)
+            out = _decode(step, logits, max_new_tokens, lambda l: sample_next(l, temperature, top_k, top_p, gen),
+                          eot_id, on_token, every=1 if device.type == "cpu" else 8)
     finally:
         model.train(was_training)
-    rows = out[:, :t + 1].tolist()
+    rows = out.tolist()
     if eot_id is not None: rows = [r[:r.index(eot_id)] if eot_id in r else r for r in rows]
     return rows
 
 # %% ../../nbs/02_model/04_sample.ipynb #cb5e8846
-EOT = "<|endoftext|>"
-
-def decode_complete(tok, ids: list[int]) -> str:
-    "The text of `ids` up to its last whole character: the bytes of a character cut off at the end are left out, not shown as U+FFFD."
+def decode_complete(tok, ids: list[int], context: list[int] = ()) -> str:
+    "The text `ids` add after `context` (the prompt's ids), up to its last whole character: a character cut off at the end is left out, not shown as U+FFFD."
     # a byte-level BPE decodes an unfinished UTF-8 sequence at the end to U+FFFD; the text before it is final, and a
     # later token either completes the character or shows the bytes were invalid (then "\ufffd" appears mid-text)
-    return tok.decode(ids).rstrip("\ufffd")
+    full = tok.decode([*context, *ids]).rstrip("\ufffd")
+    if not context: return full
+    before = tok.decode(list(context))             # decoded in context: a sentencepiece word's leading space depends on it
+    return full[len(before):] if full.startswith(before) else decode_complete(tok, ids)
 
 class _Streamer:
     "Turns token ids into text pieces per row; the text of a row only grows, one whole character or more at a time."
-    def __init__(self, tok, callback, rows: list[tuple[int, int]]):
-        self.tok, self.callback, self.rows = tok, callback, rows
+    def __init__(self, tok, callback, rows: list[tuple[int, int]], contexts: list[list[int]] | None = None):
+        self.tok, self.callback, self.rows, self.contexts = tok, callback, rows, contexts
         self.ids, self.sent = {}, {}
     def __call__(self, b: int, token_id: int):
         ids = self.ids.setdefault(b, []); ids.append(token_id)
-        text, sent = decode_complete(self.tok, ids), self.sent.get(b, "")
+        text, sent = decode_complete(self.tok, ids, self.contexts[b] if self.contexts else ()), self.sent.get(b, "")
         if len(text) > len(sent):
             self.sent[b] = text
             self.callback(*self.rows[b], text[len(sent):])
 
+def prompt_ids(tok, prompts: list[str], sep: int | None, start_with_sep: bool = True) -> list[list[int]]:
+    "Token ids of each prompt, after the story separator `sep` (see `story_separator`) when asked and there is one."
+    encoded = []
+    for p in prompts:
+        ids = tok.encode(p).ids if p else []
+        if start_with_sep and sep is not None: ids = [sep] + ids
+        if not ids: raise TinyStoriesError("empty prompt and the tokenizer has no <|endoftext|> (or <s>) to start from", hint="give a prompt")
+        encoded.append(ids)
+    return encoded
+
+# %% ../../nbs/02_model/04_sample.ipynb #265b3f8f
 def generate(model: GPT, tok, prompts: list[str] | str, n: int = 1, max_new_tokens: int | None = None, temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, seed: int | None = None, stop_at_eot: bool = True,
              start_with_eot: bool = True, batch_size: int = 32, on_text=None, dtype: str | None = None) -> list[list[str]]:
     "`n` completions of each prompt (new text only): a list per prompt. `max_new_tokens`: None = fill the context after the prompt."
     if isinstance(prompts, str): prompts = [prompts]
     if n < 1: raise TinyStoriesError(f"n must be at least 1, got {n}")
-    eot_id = tok.token_to_id(EOT)
+    if batch_size < 1: raise TinyStoriesError(f"batch_size must be at least 1, got {batch_size}")
+    eot_id = story_separator(tok)
     if eot_id is None and (stop_at_eot or start_with_eot):
-        logger.warning("tokenizer has no %s token: generating without it", EOT)
-    encoded = []
-    for p in prompts:
-        ids = tok.encode(p).ids if p else []
-        if start_with_eot and eot_id is not None: ids = [eot_id] + ids
-        if not ids: raise TinyStoriesError("empty prompt and the tokenizer has no <|endoftext|> to start from", hint="give a prompt")
-        encoded.append(ids)
+        logger.warning("tokenizer has no %s (or <s>) token: generating without it", EOT)
+    encoded = prompt_ids(tok, prompts, eot_id, start_with_eot)
     longest, block = max(map(len, encoded)), model.cfg.block_size
     if max_new_tokens is None and longest < block: max_new_tokens = block - longest   # the same in every batch
     rows = [(i, j) for i in range(len(prompts)) for j in range(n)]
     out = [[None] * n for _ in prompts]
-    batches = [rows[s:s + batch_size] for s in range(0, len(rows), batch_size)]
+    batches = list(batched(rows, batch_size))
     for k, batch in enumerate(progress(batches, desc="sampling", unit="batch") if len(batches) > 1 else batches):
-        stream = _Streamer(tok, on_text, batch) if on_text is not None else None
-        ids = generate_ids(model, [encoded[i] for i, _ in batch], max_new_tokens, temperature, top_k, top_p,
+        contexts = [encoded[i] for i, _ in batch]
+        stream = _Streamer(tok, on_text, batch, contexts) if on_text is not None else None
+        ids = generate_ids(model, contexts, max_new_tokens, temperature, top_k, top_p,
                            seed=None if seed is None else seed + k, eot_id=eot_id if stop_at_eot else None,
                            on_token=stream, dtype=dtype)
-        for (i, j), r in zip(batch, ids): out[i][j] = decode_complete(tok, r)     # what the stream showed
+        for (i, j), r, c in zip(batch, ids, contexts): out[i][j] = decode_complete(tok, r, c)     # what the stream showed
     return out
 
 # %% ../../nbs/02_model/04_sample.ipynb #31cc6dd9
-def _load_any(path, device: str = "auto"):
-    "(model, tok) from a run directory, a checkpoint directory or a Hugging Face model directory."
-    from tinystories_nb.model.checkpoint import load_model
-    model, tok, _ = load_model(path, device=device)
-    if tok is None: raise TinyStoriesError(f"checkpoint {path} has no tokenizer.json", hint="sampling needs the tokenizer the model was trained with")
+def _load_any(path, device: str = "auto", tokenizer=None):
+    "(model, tok) from anything `load_model` reads: a run or checkpoint directory, a Hugging Face directory, a llama2.c file."
+    model, tok, _ = load_model(path, device=device, tokenizer=tokenizer)
+    if tok is None: raise TinyStoriesError(f"no tokenizer found for {path}", hint="sampling needs the tokenizer the model was trained with (--tokenizer FILE)")
     return model, tok
 
 class SamplerWidget:
@@ -172,67 +370,99 @@ class SamplerWidget:
         self._fit_length(max_new_tokens)
         self.model.observe(lambda change: self._fit_length(), names="value")
 
-    @property
-    def controls(self) -> list:
-        "The controls with a description label."
-        return [self.prompt, self.model, self.temperature, self.top_k, self.top_p, self.max_new_tokens, self.seed, self.output]
+# %% ../../nbs/02_model/04_sample.ipynb #c422908b
+@patch
+def _get_model(self: SamplerWidget, name):
+    if name not in self._loaded:
+        m = self.models[name]
+        self._loaded[name] = tuple(m) if isinstance(m, (tuple, list)) else _load_any(m, self.device)
+    return self._loaded[name]
 
-    def _fit_length(self, value: int | None = None):
-        "Let the length slider reach the chosen model's context; `value` None keeps the current length (or all, if it was all)."
-        block, s = self._get_model(self.model.value)[0].cfg.block_size, self.max_new_tokens
-        if value is None: value = block if s.value == s.max else s.value
-        if block > s.max: s.max = block
-        s.value = min(value, block)
-        s.max = block
+@patch
+def _fit_length(self: SamplerWidget, value: int | None = None):
+    "Let the length slider reach the chosen model's context; `value` None keeps the current length (or all, if it was all)."
+    block, s = self._get_model(self.model.value)[0].cfg.block_size, self.max_new_tokens
+    if value is None: value = block if s.value == s.max else s.value
+    if block > s.max: s.max = block
+    s.value = min(value, block)
+    s.max = block
 
-    @property
-    def state(self) -> dict:
-        "Current settings and output, as plain values."
-        return dict(prompt=self.prompt.value, model=self.model.value, temperature=self.temperature.value,
-                    top_k=self.top_k.value, top_p=self.top_p.value, max_new_tokens=self.max_new_tokens.value,
-                    seed=self.seed.value, output=self.output.value)
+@patch(as_prop=True)
+def state(self: SamplerWidget) -> dict:
+    "Current settings and output, as plain values."
+    return dict(prompt=self.prompt.value, model=self.model.value, temperature=self.temperature.value,
+                top_k=self.top_k.value, top_p=self.top_p.value, max_new_tokens=self.max_new_tokens.value,
+                seed=self.seed.value, output=self.output.value)
 
-    def set(self, **kw):
-        "Set controls by name, e.g. `w.set(temperature=0, max_new_tokens=50)`."
-        for k, v in kw.items():
-            if k not in self.state or k == "output": raise TinyStoriesError(f"SamplerWidget has no control {k!r}", hint=f"one of {', '.join(self.state)}")
-            getattr(self, k).value = v
-        return self
+@patch
+def set(self: SamplerWidget, **kw):
+    "Set controls by name, e.g. `w.set(temperature=0, max_new_tokens=50)`."
+    for k, v in kw.items():
+        if k not in self.state or k == "output": raise TinyStoriesError(f"SamplerWidget has no control {k!r}", hint=f"one of {', '.join(self.state)}")
+        getattr(self, k).value = v
+    return self
 
-    def _get_model(self, name):
-        if name not in self._loaded:
-            m = self.models[name]
-            self._loaded[name] = tuple(m) if isinstance(m, (tuple, list)) else _load_any(m, self.device)
-        return self._loaded[name]
+# %% ../../nbs/02_model/04_sample.ipynb #87da74cf
+@patch
+def run(self: SamplerWidget) -> str:
+    "Generate with the current settings, streaming into the output box; return the story (prompt + completion)."
+    s = self.state
+    model, tok = self._get_model(s["model"])
+    self.output.value = s["prompt"]
+    self.button.disabled = True
+    try:
+        fits = model.cfg.block_size - len(tok.encode(s["prompt"]).ids) - (story_separator(tok) is not None)
+        max_new = s["max_new_tokens"] if s["max_new_tokens"] < fits else None        # None: all that fits after the prompt
+        def on_text(i, j, piece): self.output.value += piece
+        generate(model, tok, [s["prompt"]], max_new_tokens=max_new, temperature=s["temperature"],
+                 top_k=s["top_k"] or None, top_p=s["top_p"] if s["top_p"] < 1 else None, seed=s["seed"], on_text=on_text)
+    finally:
+        self.button.disabled = False
+    return self.output.value
 
-    def run(self) -> str:
-        "Generate with the current settings, streaming into the output box; return the story (prompt + completion)."
-        s = self.state
-        model, tok = self._get_model(s["model"])
-        self.output.value = s["prompt"]
-        self.button.disabled = True
-        try:
-            fits = model.cfg.block_size - len(tok.encode(s["prompt"]).ids) - (tok.token_to_id(EOT) is not None)
-            max_new = s["max_new_tokens"] if s["max_new_tokens"] < fits else None        # None: all that fits after the prompt
-            def on_text(i, j, piece): self.output.value += piece
-            generate(model, tok, [s["prompt"]], max_new_tokens=max_new, temperature=s["temperature"],
-                     top_k=s["top_k"] or None, top_p=s["top_p"] if s["top_p"] < 1 else None, seed=s["seed"], on_text=on_text)
-        finally:
-            self.button.disabled = False
-        return self.output.value
+@patch
+def _click(self: SamplerWidget):
+    "The button: like `run`, with a user error (e.g. a prompt that fills the context) shown in the output box."
+    try: self.run()
+    except TinyStoriesError as e: self.output.value = f"error: {e}"
 
-    def _click(self):
-        "The button: like `run`, with a user error (e.g. a prompt that fills the context) shown in the output box."
-        try: self.run()
-        except TinyStoriesError as e: self.output.value = f"error: {e}"
+@patch
+def _ipython_display_(self: SamplerWidget):
+    from IPython.display import display
+    display(self.panel)
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.panel)
+# %% ../../nbs/02_model/04_sample.ipynb #ce5bb030
+@patch(as_prop=True)
+def controls(self: SamplerWidget) -> list:
+    "The controls with a description label."
+    return [self.prompt, self.model, self.temperature, self.top_k, self.top_p, self.max_new_tokens, self.seed, self.output]
 
 # %% ../../nbs/02_model/04_sample.ipynb #743c4007
+def _run_sample(args) -> int:
+    model, tok = _load_any(args.ckpt, pick_device(args.device), args.tokenizer)
+    prompts = args.prompt or ["Once upon a time"]
+    settings = dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed)
+    if args.jsonl:
+        outs = generate(model, tok, prompts, n=args.n, **settings)
+        for prompt, completions in zip(prompts, outs):
+            for j, c in enumerate(completions):
+                print(json.dumps(dict(prompt=prompt, sample=j, completion=c, **settings), ensure_ascii=False))
+        return 0
+    stream, shown = len(prompts) * args.n == 1, []
+    def on_text(i, j, piece):                   # the prompt goes out with the first piece: not before an error
+        if not shown: print(prompts[0], end=""); shown.append(True)
+        print(piece, end="", flush=True)
+    outs = generate(model, tok, prompts, n=args.n, on_text=on_text if stream else None, **settings)
+    if stream: print("" if shown else prompts[0]); return 0
+    for prompt, completions in zip(prompts, outs):
+        for j, c in enumerate(completions):
+            print(f"--- {prompt!r} #{j + 1}\n{prompt}{c}\n")
+    return 0
+
+# %% ../../nbs/02_model/04_sample.ipynb #59176eba
 def cli_sample(p: argparse.ArgumentParser):
-    p.add_argument("--ckpt", required=True, metavar="DIR", help="run directory, checkpoint directory or Hugging Face model directory")
+    p.add_argument("--ckpt", required=True, metavar="PATH", help="run or checkpoint directory, Hugging Face model directory, or llama2.c .pt/.bin file")
+    p.add_argument("--tokenizer", default=None, metavar="FILE", help="the tokenizer of a llama2.c --ckpt (tokenizer.model or .bin), if it is not beside it")
     p.add_argument("--prompt", action="append", metavar="TEXT", help="story beginning (repeat for several; default: 'Once upon a time')")
     p.add_argument("-n", type=int, default=1, metavar="N", help="completions per prompt")
     p.add_argument("--temperature", type=float, default=1.0, metavar="T", help="sampling temperature; 0 = greedy")
@@ -242,25 +472,4 @@ def cli_sample(p: argparse.ArgumentParser):
     p.add_argument("--seed", type=int, default=None, help="random seed, for repeatable stories (default: a new one each run)")
     p.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else the CPU), cpu, cuda, cuda:N or mps")
     p.add_argument("--jsonl", action="store_true", help="print one JSON record per completion")
-    def run(args):
-        from tinystories_nb.core import pick_device
-        model, tok = _load_any(args.ckpt, pick_device(args.device))
-        prompts = args.prompt or ["Once upon a time"]
-        settings = dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed)
-        if args.jsonl:
-            outs = generate(model, tok, prompts, n=args.n, **settings)
-            for prompt, completions in zip(prompts, outs):
-                for j, c in enumerate(completions):
-                    print(json.dumps(dict(prompt=prompt, sample=j, completion=c, **settings), ensure_ascii=False))
-            return 0
-        stream, shown = len(prompts) * args.n == 1, []
-        def on_text(i, j, piece):                   # the prompt goes out with the first piece: not before an error
-            if not shown: print(prompts[0], end=""); shown.append(True)
-            print(piece, end="", flush=True)
-        outs = generate(model, tok, prompts, n=args.n, on_text=on_text if stream else None, **settings)
-        if stream: print("" if shown else prompts[0]); return 0
-        for prompt, completions in zip(prompts, outs):
-            for j, c in enumerate(completions):
-                print(f"--- {prompt!r} #{j + 1}\n{prompt}{c}\n")
-        return 0
-    return run
+    return _run_sample

@@ -12,16 +12,20 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
-from ..core import (Config, TinyStoriesError, atomic_write, autocast, dir_lock, logger, need_dir, pick_device,
-                                 precision, progress, read_json, set_seed, sha256_text, write_json)
+import torch.distributed as dist
+from fastcore.basics import patch
+from torch.nn.parallel import DistributedDataParallel as DDP
+from ..core import (Config, TinyStoriesError, append_jsonl, atomic_write, autocast, cpu_threads, dir_lock, iter_jsonl,
+                                 logger, need_dir, pick_device, precision, progress, read_json, set_seed, sha256_text, write_json)
+from ..data.tokenize import load_prepared
 from .checkpoint import Checkpoints, model_name, restore_checkpoint, rng_state, set_rng_state
 from .gpt import GPT, GPTConfig, PRESETS, count_params, preset
 
 # %% auto #0
 __all__ = ['TrainConfig', 'warmup_steps', 'lr_at', 'TokenArrays', 'as_data', 'Batches', 'Callback', 'read_metrics',
-           'MetricsLogger', 'CheckpointCallback', 'ProgressBar', 'plot_losses', 'notebook_display', 'LivePlot',
-           'EarlyStopping', 'default_callbacks', 'cpu_threads', 'dist_env', 'TrainResult', 'Trainer', 'train',
-           'flops_per_token', 'mfu', 'matmul_peak', 'cli_train']
+           'MetricsLogger', 'CheckpointCallback', 'ProgressBar', 'EarlyStopping', 'plot_losses', 'notebook_display',
+           'LivePlot', 'default_callbacks', 'dist_env', 'flops_per_token', 'mfu', 'matmul_peak', 'TrainResult',
+           'Trainer', 'train', 'cli_train']
 
 # %% ../../nbs/02_model/03_train.ipynb #6e35bf54
 @dataclass
@@ -53,24 +57,28 @@ class TrainConfig(Config):
     dtype: str = "auto"                         # "auto" (bf16 where native, fp16 on older GPUs, else fp32), "bf16", "fp16", "fp32"
     compile: bool = False                       # torch.compile the model (pays off on GPUs and long CPU runs)
     attention: str = "auto"                     # local layers: "auto" (FlexAttention on CUDA when compiled, else SDPA), "sdpa", "flex"
-    threads: int | None = None                  # CPU threads; None = one per core, or one for tiny models (see cpu_threads)
+    threads: int | None = None                  # CPU threads; None = one per core, or one for tiny models (see core.cpu_threads)
     log_every: int = 1                          # steps between metrics lines
 
-    def __post_init__(self):
-        super().__post_init__()                     # every number finite
-        bad = lambda msg, hint=None: TinyStoriesError(f"TrainConfig: {msg}", hint=hint)
-        for k in ("max_steps", "batch_size", "grad_accum"):
-            if getattr(self, k) < 1: raise bad(f"{k} must be at least 1, got {getattr(self, k)}")
-        for k in ("eval_every", "keep_last", "keep_every", "patience", "eval_tokens", "grad_clip", "weight_decay"):
-            if getattr(self, k) < 0: raise bad(f"{k} must not be negative, got {getattr(self, k)}")
-        if self.lr <= 0: raise bad(f"lr must be positive, got {self.lr}")
-        if self.schedule not in ("cosine", "constant"): raise bad(f"unknown schedule {self.schedule!r}", hint="use 'cosine' or 'constant'")
-        if self.attention not in ("auto", "sdpa", "flex"): raise bad(f"unknown attention {self.attention!r}", hint="use 'auto', 'sdpa' or 'flex'")
-        if self.seq_len is not None and self.seq_len < 1: raise bad(f"seq_len must be positive, got {self.seq_len}")
-        if self.warmup_steps is not None and self.warmup_steps < 0: raise bad(f"warmup_steps must not be negative, got {self.warmup_steps}")
-        if self.log_every < 1: raise bad(f"log_every must be at least 1, got {self.log_every}")
-        if self.threads is not None and self.threads < 1: raise bad(f"threads must be at least 1, got {self.threads}")
-        self.betas = tuple(self.betas)
+
+
+# %% ../../nbs/02_model/03_train.ipynb #ab83d9a1
+@patch
+def __post_init__(self: TrainConfig):
+    Config.__post_init__(self)                     # every number finite
+    bad = lambda msg, hint=None: TinyStoriesError(f"TrainConfig: {msg}", hint=hint)
+    for k in ("max_steps", "batch_size", "grad_accum"):
+        if getattr(self, k) < 1: raise bad(f"{k} must be at least 1, got {getattr(self, k)}")
+    for k in ("eval_every", "keep_last", "keep_every", "patience", "eval_tokens", "grad_clip", "weight_decay"):
+        if getattr(self, k) < 0: raise bad(f"{k} must not be negative, got {getattr(self, k)}")
+    if self.lr <= 0: raise bad(f"lr must be positive, got {self.lr}")
+    if self.schedule not in ("cosine", "constant"): raise bad(f"unknown schedule {self.schedule!r}", hint="use 'cosine' or 'constant'")
+    if self.attention not in ("auto", "sdpa", "flex"): raise bad(f"unknown attention {self.attention!r}", hint="use 'auto', 'sdpa' or 'flex'")
+    if self.seq_len is not None and self.seq_len < 1: raise bad(f"seq_len must be positive, got {self.seq_len}")
+    if self.warmup_steps is not None and self.warmup_steps < 0: raise bad(f"warmup_steps must not be negative, got {self.warmup_steps}")
+    if self.log_every < 1: raise bad(f"log_every must be at least 1, got {self.log_every}")
+    if self.threads is not None and self.threads < 1: raise bad(f"threads must be at least 1, got {self.threads}")
+    self.betas = tuple(self.betas)
 
 # %% ../../nbs/02_model/03_train.ipynb #2c0b982b
 def warmup_steps(cfg: TrainConfig) -> int:
@@ -103,13 +111,12 @@ class TokenArrays:
 def as_data(data):
     "A `Prepared` (or `TokenArrays`) from a prepared directory path or such an object."
     if data is None: raise TinyStoriesError("no training data given", hint="pass --data DIR (made by tinystories prepare)")
-    if isinstance(data, (str, os.PathLike)):
-        from tinystories_nb.data.tokenize import load_prepared
-        return load_prepared(data)
+    if isinstance(data, (str, os.PathLike)): return load_prepared(data)
     missing = [a for a in ("train", "val", "vocab_size", "hash") if not hasattr(data, a)]
     if missing: raise TypeError(f"training data needs {missing}: pass a prepared directory, a Prepared or a TokenArrays")
     return data
 
+# %% ../../nbs/02_model/03_train.ipynb #1239b2de
 class Batches:
     "Training batches reproducible from `(seed, step, micro)`; fixed validation windows."
     def __init__(self, train, val, seq_len: int, batch_size: int, grad_accum: int = 1, seed: int = 0,
@@ -138,21 +145,24 @@ class Batches:
         s = self.starts(step)[off:off + self.B]
         return self._to(self.train[s[:, None] + np.arange(self.T + 1)])            # (B, T+1) tokens
 
-    def val_starts(self, n_tokens: int) -> np.ndarray:
-        "Evenly spaced validation windows covering about `n_tokens` tokens (all ranks together)."
-        n = min(max(1, n_tokens // self.T), (len(self.val) - 1) // self.T)
-        return np.linspace(0, len(self.val) - self.T - 1, n).round().astype(np.int64) if n > 0 else np.zeros(0, np.int64)
+# %% ../../nbs/02_model/03_train.ipynb #69920ce5
+@patch
+def val_starts(self: Batches, n_tokens: int) -> np.ndarray:
+    "Evenly spaced validation windows covering about `n_tokens` tokens (all ranks together)."
+    n = min(max(1, n_tokens // self.T), (len(self.val) - 1) // self.T)
+    return np.linspace(0, len(self.val) - self.T - 1, n).round().astype(np.int64) if n > 0 else np.zeros(0, np.int64)
 
-    def val_batches(self, n_tokens: int, batch_size: int | None = None, pad: bool = False):
-        "This rank's share of the validation windows, in batches; `pad`: the last one filled up with rows of targets -1 (ignored)."
-        s = self.val_starts(n_tokens)[self.rank::self.world]
-        bs = batch_size or self.B
-        for i in range(0, len(s), bs):
-            w = self.val[s[i:i + bs, None] + np.arange(self.T + 1)]                        # (b, T+1) tokens
-            if pad and len(w) < bs:   # one shape for every batch: a compiled model is not recompiled for the last one
-                w = np.concatenate([w.astype(np.int64), np.full((bs - len(w), self.T + 1), -1, np.int64)])
-            x, y = self._to(w)
-            yield x.clamp(min=0), y
+@patch
+def val_batches(self: Batches, n_tokens: int, batch_size: int | None = None, pad: bool = False):
+    "This rank's share of the validation windows, in batches; `pad`: the last one filled up with rows of targets -1 (ignored)."
+    s = self.val_starts(n_tokens)[self.rank::self.world]
+    bs = batch_size or self.B
+    for i in range(0, len(s), bs):
+        w = self.val[s[i:i + bs, None] + np.arange(self.T + 1)]                        # (b, T+1) tokens
+        if pad and len(w) < bs:   # one shape for every batch: a compiled model is not recompiled for the last one
+            w = np.concatenate([w.astype(np.int64), np.full((bs - len(w), self.T + 1), -1, np.int64)])
+        x, y = self._to(w)
+        yield x.clamp(min=0), y
 
 # %% ../../nbs/02_model/03_train.ipynb #fe5831b2
 class Callback:
@@ -170,39 +180,26 @@ class Callback:
 
 # %% ../../nbs/02_model/03_train.ipynb #77a9addc
 def read_metrics(path) -> list[dict]:
-    "The records of a `metrics.jsonl` (or of `RUN/metrics.jsonl`); a cut-off last line is ignored."
+    "The records of a `metrics.jsonl` (or of `RUN/metrics.jsonl`); a cut-off last line is skipped with a warning."
     p = Path(path)
     if p.is_dir(): p = p/"metrics.jsonl"
     if not p.exists(): raise TinyStoriesError(f"no metrics file at {p}", hint="train a run first")
-    lines = p.read_text(encoding="utf-8").splitlines()
-    out = []
-    for i, line in enumerate(lines, 1):
-        if not line.strip(): continue
-        try: out.append(json.loads(line))
-        except json.JSONDecodeError:
-            if i == len(lines): break                  # a write cut off by a crash
-            raise TinyStoriesError(f"{p} line {i} is not valid JSON", hint="the file was edited or corrupted") from None
-    return out
+    return [r for _, r in iter_jsonl(p, "metrics file")]
 
 class MetricsLogger(Callback):
     "Append training and evaluation records to `RUN/metrics.jsonl`."
     main_only = True
-    def __init__(self, path=None): self.path, self.f = path, None
+    def __init__(self, path=None): self.path = path
 
     def on_fit_start(self, tr):
         self.path = Path(self.path or tr.out/"metrics.jsonl")
         keep = [r for r in read_metrics(self.path) if r.get("step", 0) <= tr.step] if tr.step and self.path.exists() else []
         with atomic_write(self.path) as f: f.writelines(json.dumps(r) + "\n" for r in keep)
-        self.f = open(self.path, "a", encoding="utf-8")
 
-    def _write(self, rec):
-        self.f.write(json.dumps({k: v for k, v in rec.items() if v is not None}) + "\n"); self.f.flush()
-
+    def _write(self, rec): append_jsonl(self.path, {k: v for k, v in rec.items() if v is not None})
     def on_step_end(self, tr, rec):
         if rec["step"] % tr.cfg.log_every == 0 or rec["step"] == tr.cfg.max_steps: self._write(rec)
     def on_eval_end(self, tr, rec): self._write(rec)
-    def on_fit_end(self, tr, error=None):
-        if self.f: self.f.close(); self.f = None
 
 # %% ../../nbs/02_model/03_train.ipynb #e6cd9fd6
 class CheckpointCallback(Callback):
@@ -240,6 +237,20 @@ class ProgressBar(Callback):
     def on_fit_end(self, tr, error=None):
         if getattr(self, "bar", None) is not None: self.bar.close()
 
+class EarlyStopping(Callback):
+    "Stop when the validation loss has not improved by `min_delta` for `patience` evaluations."
+    def __init__(self, patience: int = 3, min_delta: float = 0.0):
+        self.patience, self.min_delta, self.best, self.bad = patience, min_delta, math.inf, 0
+    def on_eval_end(self, tr, rec):
+        if rec["val_loss"] < self.best - self.min_delta: self.best, self.bad = rec["val_loss"], 0
+        else: self.bad += 1
+        if self.bad >= self.patience:
+            tr.stop_reason = "early_stopping"
+            logger.info("early stopping at step %d: no improvement for %d evaluations", tr.step, self.bad)
+    def state_dict(self): return {"best": self.best if math.isfinite(self.best) else None, "bad": self.bad}
+    def load_state_dict(self, d): self.best, self.bad = math.inf if d.get("best") is None else d["best"], d.get("bad", 0)
+
+# %% ../../nbs/02_model/03_train.ipynb #f9bade76
 def plot_losses(records: list[dict], ax=None, smooth: int = 10):
     "Plot train loss (raw and smoothed over `smooth` steps) and validation loss from metrics records."
     import matplotlib.pyplot as plt
@@ -263,6 +274,7 @@ def notebook_display() -> bool:
     ip = get_ipython()
     return ip is not None and "Terminal" not in type(ip).__name__
 
+# %% ../../nbs/02_model/03_train.ipynb #ffdd08af
 class LivePlot(Callback):
     """The loss plot of a run. In a notebook: one figure updated in place (at most every `every` seconds). Elsewhere
     (a script): the final figure saved to `RUN/loss.png`. `display` None = find out (`notebook_display`)."""
@@ -291,43 +303,38 @@ class LivePlot(Callback):
             self.fig = Figure(figsize=(6, 3.5)); self.ax = self.fig.subplots()
         self.out, self.last = tr.out, 0.0
 
-    def draw(self):
-        if self.fig is None: return
-        self.ax.clear(); plot_losses(self.records, ax=self.ax)
-        if self.handle is not None: self.handle.update(self.fig)
-        self.last, self.draws = time.time(), self.draws + 1
+# %% ../../nbs/02_model/03_train.ipynb #773a6f07
+@patch
+def draw(self: LivePlot):
+    if self.fig is None: return
+    self.ax.clear(); plot_losses(self.records, ax=self.ax)
+    if self.handle is not None: self.handle.update(self.fig)
+    self.last, self.draws = time.time(), self.draws + 1
 
-    def on_step_end(self, tr, rec):
-        self.records.append(rec)
-        if self.live and time.time() - self.last > self.every: self.draw()   # a script draws once, at the end
-    def on_eval_end(self, tr, rec):
-        self.records.append(rec)
-        if self.live: self.draw()
-    def on_fit_end(self, tr, error=None):
-        if self.fig is None: return
-        self.draw()
-        if self.live:
-            import matplotlib.pyplot as plt
-            plt.close(self.fig)                     # closed, so the notebook does not show it a second time
-        else:
-            self.saved = self.out/"loss.png"
-            self.fig.savefig(self.saved, dpi=110, bbox_inches="tight")
-            logger.warning("no notebook to show the loss plot in: saved it to %s", self.saved)
-        self.fig = None
+@patch
+def on_step_end(self: LivePlot, tr, rec):
+    self.records.append(rec)
+    if self.live and time.time() - self.last > self.every: self.draw()   # a script draws once, at the end
 
-class EarlyStopping(Callback):
-    "Stop when the validation loss has not improved by `min_delta` for `patience` evaluations."
-    def __init__(self, patience: int = 3, min_delta: float = 0.0):
-        self.patience, self.min_delta, self.best, self.bad = patience, min_delta, math.inf, 0
-    def on_eval_end(self, tr, rec):
-        if rec["val_loss"] < self.best - self.min_delta: self.best, self.bad = rec["val_loss"], 0
-        else: self.bad += 1
-        if self.bad >= self.patience:
-            tr.stop_reason = "early_stopping"
-            logger.info("early stopping at step %d: no improvement for %d evaluations", tr.step, self.bad)
-    def state_dict(self): return {"best": self.best if math.isfinite(self.best) else None, "bad": self.bad}
-    def load_state_dict(self, d): self.best, self.bad = math.inf if d.get("best") is None else d["best"], d.get("bad", 0)
+@patch
+def on_eval_end(self: LivePlot, tr, rec):
+    self.records.append(rec)
+    if self.live: self.draw()
 
+@patch
+def on_fit_end(self: LivePlot, tr, error=None):
+    if self.fig is None: return
+    self.draw()
+    if self.live:
+        import matplotlib.pyplot as plt
+        plt.close(self.fig)                     # closed, so the notebook does not show it a second time
+    else:
+        self.saved = self.out/"loss.png"
+        self.fig.savefig(self.saved, dpi=110, bbox_inches="tight")
+        logger.warning("no notebook to show the loss plot in: saved it to %s", self.saved)
+    self.fig = None
+
+# %% ../../nbs/02_model/03_train.ipynb #fe0ad802
 def default_callbacks(cfg: TrainConfig, out=None, plot: bool = False) -> list[Callback]:
     "Progress bar; with a run directory, metrics and checkpoints; early stopping if `cfg.patience`; a loss plot if asked."
     cbs: list[Callback] = [ProgressBar()]
@@ -339,24 +346,52 @@ def default_callbacks(cfg: TrainConfig, out=None, plot: bool = False) -> list[Ca
     return cbs
 
 # %% ../../nbs/02_model/03_train.ipynb #f0274586
-def cpu_threads(model: nn.Module, tokens: int) -> int:
-    "CPU threads for micro-batches of `tokens` tokens: one per core (per process), or one if a micro-step is under 1 GFLOP."
-    n = sum(p.numel() for p in model.parameters() if p.dim() >= 2)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return 1 if 6 * n * tokens < 1e9 else max(1, cores // dist_env()[2])   # tiny ops: thread hand-offs cost more than they save
-
 def dist_env() -> tuple[int, int, int]:
     "(rank, local_rank, world_size) from the environment torchrun sets; (0, 0, 1) otherwise."
     return int(os.environ.get("RANK", 0)), int(os.environ.get("LOCAL_RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 def _all_gather(obj, world: int) -> list:
     if world == 1: return [obj]
-    import torch.distributed as dist
     out = [None] * world
     dist.all_gather_object(out, obj)
     return out
 
-# %% ../../nbs/02_model/03_train.ipynb #b64f2d97
+# %% ../../nbs/02_model/03_train.ipynb #a65d4186
+def flops_per_token(mcfg: GPTConfig, seq_len: int | None = None) -> float:
+    "Training FLOPs per token (PaLM's count): 6·N for the weights in matmuls, plus 12·C·S per layer for attention over S keys."
+    T = seq_len or mcfg.block_size
+    n = count_params(mcfg)["non_embedding"] + mcfg.vocab_size * mcfg.n_embd      # + the output head
+    spans = [min(T, mcfg.window_size) if kind == "local" else T for kind in mcfg.layers]
+    return 6 * n + 12 * mcfg.n_embd * sum(spans)
+
+def mfu(tokens_per_s: float, mcfg: GPTConfig, peak_flops: float, seq_len: int | None = None) -> float:
+    "Model FLOPs utilisation: `tokens_per_s` (of one device) times `flops_per_token`, over the device's `peak_flops`."
+    return tokens_per_s * flops_per_token(mcfg, seq_len) / peak_flops
+
+# %% ../../nbs/02_model/03_train.ipynb #24091b8d
+@functools.lru_cache(maxsize=None)
+def matmul_peak(device: str = "cpu", dtype: str = "fp32", max_n: int = 8192, budget_s: float = 0.3) -> tuple[float, int]:
+    "Best FLOP/s of square matmuls in `dtype` on `device`, at the largest size up to `max_n` that fits `budget_s`; (flops, n)."
+    tdt = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
+    cuda = device.startswith("cuda")
+    def timed(a, b) -> float:
+        if cuda: torch.cuda.synchronize(device)
+        t = time.perf_counter(); a @ b
+        if cuda: torch.cuda.synchronize(device)
+        return time.perf_counter() - t
+    n = 256
+    while True:
+        a, b = torch.randn(n, n, device=device, dtype=tdt), torch.randn(n, n, device=device, dtype=tdt)
+        timed(a, b)                                                            # warm-up
+        if n >= max_n or timed(a, b) * 8 > budget_s / 4: break                  # the next size would take 8x as long
+        n *= 2
+    best, spent = 0.0, 0.0
+    for _ in range(20):
+        el = timed(a, b); best, spent = max(best, 2 * n**3 / el), spent + el
+        if spent > budget_s: break
+    return best, n
+
+# %% ../../nbs/02_model/03_train.ipynb #d26f4a15
 @dataclass
 class TrainResult:
     "What `fit` returns: where the run is and how it ended."
@@ -383,307 +418,362 @@ class Trainer:
         self.step, self.stop_reason, self.last_eval, self.last_train = 0, None, None, None
         self._signal, self._signal_time = 0, 0.0
 
-    # ---- the loop ---------------------------------------------------------------------------------------------
-    def fit(self) -> TrainResult:
-        "Train until `max_steps`, early stopping or a signal; return a `TrainResult`. The run directory is locked meanwhile."
-        main = self.out is not None and dist_env()[0] == 0          # rank 0 writes the run, so rank 0 holds its lock
-        with dir_lock(self.out, "train") if main else contextlib.nullcontext(): return self._fit()
+# %% ../../nbs/02_model/03_train.ipynb #b7fef5fd
+@patch
+def fit(self: Trainer) -> TrainResult:
+    "Train until `max_steps`, early stopping or a signal; return a `TrainResult`. The run directory is locked meanwhile."
+    main = self.out is not None and dist_env()[0] == 0          # rank 0 writes the run, so rank 0 holds its lock
+    with dir_lock(self.out, "train") if main else contextlib.nullcontext(): return self._fit()
 
-    def _fit(self) -> TrainResult:
-        t0, error, started = time.time(), None, False
-        try:
-            self._setup()
-            start, started = self.step, True
-            self._call("on_fit_start")
-            with self._catch_signals():
-                while self.step < self.cfg.max_steps and self.stop_reason is None:
-                    if self.world == 1 and self._signal: self.stop_reason = self._signal_name(self._signal); break   # came in between steps
-                    rec = self._train_step()
-                    self._call("on_step_end", rec)
-                    if self._eval_due():
-                        self.last_eval = self.evaluate()
-                        self._call("on_eval_end", self.last_eval)
-                    self._call("on_step_done")
-                if self.stop_reason is None: self.stop_reason = "max_steps"
-        except BaseException as e:
-            error = e
-            raise
-        finally:
-            if started: self._call("on_fit_end", error)
-            self._teardown(error)
-        ck = next((c.last_path for c in self.callbacks if isinstance(c, CheckpointCallback)), None)
-        ev = self.last_eval if self.last_eval and self.last_eval["step"] == self.step else {}
-        return TrainResult(self.out, self.step, self.stop_reason, (self.last_train or {}).get("train_loss"),
-                           ev.get("val_loss"), ev.get("val_bpb"), ck, (self.step - start) * self.tokens_per_step, time.time() - t0)
+@patch
+def _call(self: Trainer, hook: str, *args):
+    for cb in self.callbacks:
+        if cb.main_only and self.rank != 0: continue
+        getattr(cb, hook)(self, *args)
 
-    def _train_step(self) -> dict:
-        cfg, G = self.cfg, self.cfg.grad_accum
-        t0 = time.perf_counter()
-        lr = lr_at(self.step, cfg)
-        for g in self.opt.param_groups: g["lr"] = lr
-        loss_sum = torch.zeros((), device=self.device)
-        for micro in range(G):
-            x, y = self.batches.train_batch(self.step, micro)                            # (B, T) each
-            sync = self.world == 1 or micro == G - 1                                     # DDP: all-reduce grads once per step
-            with contextlib.nullcontext() if sync else self.model.no_sync():
-                with autocast(self.device, self.dtype):
-                    _, loss = self.model(x, y)
-                self.scaler.scale(loss / G).backward()
-            loss_sum += loss.detach()
-        gnorm = torch.zeros((), device=self.device)
-        if cfg.grad_clip > 0:
-            self.scaler.unscale_(self.opt)
-            gnorm = torch.nn.utils.clip_grad_norm_(self.raw.parameters(), cfg.grad_clip)
-        stats = torch.stack([loss_sum / G, gnorm.float()])
-        if self.world > 1:                                   # average over ranks; any rank's signal stops them all
-            import torch.distributed as dist
-            flags = torch.tensor([float(self._signal == v) for v in _SIGNALS.values()], device=self.device)
-            stats = torch.cat([stats, flags])
-            dist.all_reduce(stats)
-        loss, gnorm, *sig = (stats / self.world).tolist()                                # one host sync per step
-        if not math.isfinite(loss) or (self.dtype != "fp16" and not math.isfinite(gnorm)):
-            what = f"loss became {loss}" if not math.isfinite(loss) else f"gradient norm became {gnorm}"
-            raise TinyStoriesError(f"{what} at step {self.step + 1}; the update was not applied",
-                                   hint="lower the learning rate (--lr) or raise warmup, or train in fp32 (--dtype fp32); earlier checkpoints are fine")
-        self.scaler.step(self.opt); self.scaler.update()
-        self.opt.zero_grad(set_to_none=True)
-        self.step += 1
-        if any(sig): self.stop_reason = next(self._signal_name(v) for v, s in zip(_SIGNALS.values(), sig) if s)
-        elif self.world == 1 and self._signal: self.stop_reason = self._signal_name(self._signal)
-        dt = time.perf_counter() - t0
-        tps = self.tokens_per_step / dt
-        self.last_train = {"step": self.step, "train_loss": loss, "lr": lr, "grad_norm": gnorm if cfg.grad_clip > 0 else None,
-                           "tokens": self.step * self.tokens_per_step, "tokens_per_s": tps,
-                           "mfu": tps / self.world * self.flops_per_token / self.peak_flops if self.peak_flops else None}
-        return self.last_train
+@patch
+def _result(self: Trainer, start: int, t0: float) -> TrainResult:
+    "The `TrainResult` of a run that started at step `start`, at time `t0`."
+    ck = next((c.last_path for c in self.callbacks if isinstance(c, CheckpointCallback)), None)
+    ev = self.last_eval if self.last_eval and self.last_eval["step"] == self.step else {}
+    return TrainResult(self.out, self.step, self.stop_reason, (self.last_train or {}).get("train_loss"),
+                       ev.get("val_loss"), ev.get("val_bpb"), ck, (self.step - start) * self.tokens_per_step, time.time() - t0)
 
-    def _eval_due(self) -> bool:
-        e = self.cfg.eval_every
-        return e > 0 and len(self.data.val) > 0 and (self.step % e == 0 or self.step >= self.cfg.max_steps)
+# %% ../../nbs/02_model/03_train.ipynb #6fda3fe6
+@patch
+def _fit(self: Trainer) -> TrainResult:
+    t0, error, started = time.time(), None, False
+    try:
+        self._setup()
+        start, started = self.step, True
+        self._call("on_fit_start")
+        with self._catch_signals():
+            while self.step < self.cfg.max_steps and self.stop_reason is None:
+                if self.world == 1 and self._signal: self.stop_reason = _signal_name(self._signal); break   # came in between steps
+                rec = self._train_step()
+                self._call("on_step_end", rec)
+                if self._eval_due():
+                    self.last_eval = self.evaluate()
+                    self._call("on_eval_end", self.last_eval)
+                self._call("on_step_done")
+            if self.stop_reason is None: self.stop_reason = "max_steps"
+    except BaseException as e:
+        error = e
+        raise
+    finally:
+        if started: self._call("on_fit_end", error)
+        self._teardown(error)
+    return self._result(start, t0)
 
-    @torch.no_grad()
-    def evaluate(self) -> dict:
-        "Mean loss over the fixed validation windows (all ranks) and bits per byte; `{step, val_loss, val_bpb}`."
-        self.model.eval()
-        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
-        for x, y in self.batches.val_batches(self.cfg.eval_tokens, pad=True):           # padded rows have targets -1
+# %% ../../nbs/02_model/03_train.ipynb #422d3a8c
+@patch
+def _setup_device(self: Trainer):
+    "Rank, world size, device and precision; under torchrun, join the process group."
+    self.rank, self.local_rank, self.world = dist_env()
+    self._threads = torch.get_num_threads()
+    device = pick_device(self.cfg.device)
+    if self.world > 1:
+        if device.startswith("cuda"):
+            device = f"cuda:{self.local_rank}"; torch.cuda.set_device(device)
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if device.startswith("cuda") else "gloo"); self._own_group = True
+    self.device, self.precision = device, precision(device, self.cfg.dtype)
+    self.dtype = self.precision.dtype
+    if device.startswith("cuda"): torch.set_float32_matmul_precision("high")
+
+@patch
+def _teardown(self: Trainer, error):
+    "Undo what `_setup` changed in the process (threads, process group), however far it got."
+    if hasattr(self, "_threads"): torch.set_num_threads(self._threads)
+    if getattr(self, "_own_group", False):
+        if error is None: dist.barrier()
+        dist.destroy_process_group()
+
+# %% ../../nbs/02_model/03_train.ipynb #4aa15c57
+@patch
+def _setup_model(self: Trainer):
+    "The model on the device, the training context `seq_len`, and the CPU threads."
+    cfg = self.cfg
+    self.raw = self.model_arg if self.model_arg is not None else GPT(preset(cfg.preset, vocab_size=self.data.vocab_size, **cfg.model))
+    self.raw.to(self.device)
+    mcfg = getattr(self.raw, "cfg", None)
+    block = getattr(mcfg, "block_size", None)
+    self.seq_len = cfg.seq_len or block
+    if self.seq_len is None: raise TinyStoriesError("TrainConfig.seq_len is required for a model without cfg.block_size")
+    if block is not None and self.seq_len > block:
+        raise TinyStoriesError(f"seq_len {self.seq_len} is longer than the model's context ({block})", hint="lower seq_len or raise the model's block_size")
+    if getattr(mcfg, "vocab_size", self.data.vocab_size) < self.data.vocab_size:
+        raise TinyStoriesError(f"the data's vocabulary ({self.data.vocab_size}) is larger than the model's ({mcfg.vocab_size})")
+    if self.device == "cpu":   # 6·N FLOPs per token of a micro-step, shared by the processes
+        n = sum(p.numel() for p in self.raw.parameters() if p.dim() >= 2)
+        torch.set_num_threads(cfg.threads or cpu_threads(6 * n * cfg.batch_size * self.seq_len, self.world))
+
+# %% ../../nbs/02_model/03_train.ipynb #4c2c7901
+@patch
+def _optimizer(self: Trainer):
+    params = [p for p in self.raw.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": self.cfg.weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    kw = dict(lr=self.cfg.lr, betas=self.cfg.betas)
+    if self.device.split(":")[0] in ("cuda", "cpu"):
+        try: return torch.optim.AdamW(groups, fused=True, **kw)
+        except (RuntimeError, TypeError): pass
+    return torch.optim.AdamW(groups, **kw)
+
+@patch
+def _attention_backend(self: Trainer) -> str:
+    "'flex' for local layers longer than their window on CUDA under torch.compile (or when asked), else 'sdpa'."
+    mcfg, want = getattr(self.raw, "cfg", None), self.cfg.attention
+    long_local = isinstance(mcfg, GPTConfig) and "local" in mcfg.layers and self.seq_len > mcfg.window_size
+    if want == "sdpa" or not long_local: return "sdpa"
+    ok = self.device.startswith("cuda") and self.cfg.compile
+    if want == "flex" and not ok:
+        raise TinyStoriesError("attention 'flex' needs a CUDA device and compile=True (FlexAttention has no CPU backward)",
+                               hint="use attention 'auto' or 'sdpa'")
+    return "flex" if ok else "sdpa"
+
+# %% ../../nbs/02_model/03_train.ipynb #0f257892
+@patch
+def _setup(self: Trainer):
+    cfg = self.cfg
+    self._setup_device()
+    set_seed(cfg.seed)
+    self._setup_model()
+    self.opt = self._optimizer()
+    self.scaler = torch.amp.GradScaler(self.device.split(":")[0], enabled=self.dtype == "fp16")
+    self.batches = Batches(self.data.train, self.data.val, self.seq_len, cfg.batch_size, cfg.grad_accum, cfg.seed,
+                           self.rank, self.world, self.device)
+    self.tokens_per_step = cfg.batch_size * cfg.grad_accum * self.world * self.seq_len
+    torch.manual_seed(cfg.seed + self.rank)               # dropout differs across ranks, as their data does
+    self.attention = self._attention_backend()
+    if self.attention == "flex": self.raw.set_attention("flex", self.seq_len)
+    mcfg = getattr(self.raw, "cfg", None)
+    self.flops_per_token = flops_per_token(mcfg, self.seq_len) if isinstance(mcfg, GPTConfig) else None
+    self.peak_flops = matmul_peak(self.device, self.dtype)[0] if self.flops_per_token else None
+    if self.out is not None: self._prepare_run_dir()
+    self.model = self.raw
+    if self.world > 1:   # buffers (RoPE tables, masks) are computed, never trained: no need to broadcast them
+        self.model = DDP(self.raw, device_ids=[self.local_rank] if self.device.startswith("cuda") else None, broadcast_buffers=False)
+    if cfg.compile: self.model = torch.compile(self.model)    # compiled DDP: the graph is split at buckets, all-reduce overlaps
+    self.fwd = self.model
+    logger.info("training %s on %s, %s (%s), attention %s, %d process(es), %d tokens per step", type(self.raw).__name__,
+                self.device, self.dtype, self.precision.reason, self.attention, self.world, self.tokens_per_step)
+
+# %% ../../nbs/02_model/03_train.ipynb #85026f17
+@patch
+def _accumulate(self: Trainer) -> torch.Tensor:
+    "Forward and backward over this step's micro-batches; the sum of their losses (on the device)."
+    G = self.cfg.grad_accum
+    loss_sum = torch.zeros((), device=self.device)
+    for micro in range(G):
+        x, y = self.batches.train_batch(self.step, micro)                            # (B, T) each
+        sync = self.world == 1 or micro == G - 1                                     # DDP: all-reduce grads once per step
+        with contextlib.nullcontext() if sync else self.model.no_sync():
             with autocast(self.device, self.dtype):
-                _, loss = self.fwd(x, y)
-            loss_sum += loss.double() * (y != -1).sum()                                  # stays on the device: no sync
-        n = len(self.batches.val_starts(self.cfg.eval_tokens)[self.rank::self.world]) * self.seq_len   # known on the host
-        acc = torch.stack([loss_sum, torch.tensor(float(n), dtype=torch.float64, device=self.device)])
-        if self.world > 1:
-            import torch.distributed as dist
-            dist.all_reduce(acc)
-        self.model.train()
-        val_loss = (acc[0] / acc[1]).item()                                               # one host sync per evaluation
-        bpt = self.data.bytes_per_token("val") if hasattr(self.data, "bytes_per_token") else None
-        return {"step": self.step, "val_loss": val_loss, "val_bpb": val_loss / bpt / math.log(2) if bpt else None}
+                _, loss = self.model(x, y)
+            self.scaler.scale(loss / G).backward()
+        loss_sum += loss.detach()
+    return loss_sum
 
-    def save_checkpoint(self, ckpts: Checkpoints) -> Path | None:
-        "Save a checkpoint of the current step (a collective call: every rank must make it); rank 0 writes."
-        rngs = _all_gather(rng_state(), self.world)
-        if self.rank != 0: return None
-        metrics = {"train_loss": (self.last_train or {}).get("train_loss")}
-        if self.last_eval and self.last_eval["step"] == self.step: metrics.update(val_loss=self.last_eval["val_loss"], val_bpb=self.last_eval["val_bpb"])
-        meta = {"metrics": metrics, "train": self.cfg.to_dict(), "stop_reason": self.stop_reason,
-                "data": {"hash": self.data.hash, "dir": str(getattr(self.data, "dir", "") or ""), "sampler": "windows/1",
-                         "seed": self.cfg.seed, "next_step": self.step},
-                "world_size": self.world, "tokens": self.step * self.tokens_per_step, "rng": rngs,
-                "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
-                "callbacks": {c.name: c.state_dict() for c in self.callbacks if c.state_dict()}}
-        tok = getattr(self.data, "tokenizer", None)
-        return ckpts.save(self.step, self.raw, self.opt, tokenizer=tok, meta=meta)
+@patch
+def _step_stats(self: Trainer, loss_sum, gnorm) -> tuple[float, float, list]:
+    "Mean loss, gradient norm and the signal flags, averaged over the ranks: one host sync per step."
+    stats = torch.stack([loss_sum / self.cfg.grad_accum, gnorm.float()])
+    if self.world > 1:                                   # average over ranks; any rank's signal stops them all
+        flags = torch.tensor([float(self._signal == v) for v in _SIGNALS.values()], device=self.device)
+        stats = torch.cat([stats, flags])
+        dist.all_reduce(stats)
+    loss, gnorm, *sig = (stats / self.world).tolist()
+    return loss, gnorm, sig
 
-    # ---- set-up -----------------------------------------------------------------------------------------------
-    def _call(self, hook: str, *args):
-        for cb in self.callbacks:
-            if cb.main_only and self.rank != 0: continue
-            getattr(cb, hook)(self, *args)
+# %% ../../nbs/02_model/03_train.ipynb #343f4ebe
+@patch
+def _train_step(self: Trainer) -> dict:
+    cfg = self.cfg
+    t0 = time.perf_counter()
+    lr = lr_at(self.step, cfg)
+    for g in self.opt.param_groups: g["lr"] = lr
+    loss_sum = self._accumulate()
+    gnorm = torch.zeros((), device=self.device)
+    if cfg.grad_clip > 0:
+        self.scaler.unscale_(self.opt)
+        gnorm = torch.nn.utils.clip_grad_norm_(self.raw.parameters(), cfg.grad_clip)
+    loss, gnorm, sig = self._step_stats(loss_sum, gnorm)
+    if not math.isfinite(loss) or (self.dtype != "fp16" and not math.isfinite(gnorm)):
+        what = f"loss became {loss}" if not math.isfinite(loss) else f"gradient norm became {gnorm}"
+        raise TinyStoriesError(f"{what} at step {self.step + 1}; the update was not applied",
+                               hint="lower the learning rate (--lr) or raise warmup, or train in fp32 (--dtype fp32); earlier checkpoints are fine")
+    self.scaler.step(self.opt); self.scaler.update()
+    self.opt.zero_grad(set_to_none=True)
+    self.step += 1
+    if any(sig): self.stop_reason = next(_signal_name(v) for v, s in zip(_SIGNALS.values(), sig) if s)
+    elif self.world == 1 and self._signal: self.stop_reason = _signal_name(self._signal)
+    tps = self.tokens_per_step / (time.perf_counter() - t0)
+    self.last_train = {"step": self.step, "train_loss": loss, "lr": lr, "grad_norm": gnorm if cfg.grad_clip > 0 else None,
+                       "tokens": self.step * self.tokens_per_step, "tokens_per_s": tps,
+                       "mfu": tps / self.world * self.flops_per_token / self.peak_flops if self.peak_flops else None}
+    return self.last_train
 
-    @contextlib.contextmanager
-    def _catch_signals(self):
-        "SIGINT/SIGTERM set a flag the loop checks after each step; handlers are restored afterwards."
-        if threading.current_thread() is not threading.main_thread(): yield; return
-        def handler(signum, frame):
-            if signum == signal.SIGINT and self._signal and time.time() - self._signal_time > 1.0:
-                raise KeyboardInterrupt          # a second Ctrl-C, a moment later: stop now, without saving
-            self.interrupt(signum)
-        prev = {s: signal.signal(s, handler) for s in _SIGNALS}
-        try: yield
-        finally:
-            for s, h in prev.items(): signal.signal(s, h)
+# %% ../../nbs/02_model/03_train.ipynb #d91d6c3e
+@patch
+def _eval_due(self: Trainer) -> bool:
+    e = self.cfg.eval_every
+    return e > 0 and len(self.data.val) > 0 and (self.step % e == 0 or self.step >= self.cfg.max_steps)
 
-    def interrupt(self, signum=signal.SIGINT):
-        "Ask the loop to stop after the current step and save a checkpoint (what the SIGINT/SIGTERM handler does)."
-        if not self._signal:
-            self._signal, self._signal_time = _SIGNALS[signal.Signals(signum)], time.time()
-            logger.warning("%s received: stopping after this step and saving a checkpoint", signal.Signals(signum).name)
+@patch
+@torch.no_grad()
+def evaluate(self: Trainer) -> dict:
+    "Mean loss over the fixed validation windows (all ranks) and bits per byte; `{step, val_loss, val_bpb}`."
+    self.model.eval()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+    for x, y in self.batches.val_batches(self.cfg.eval_tokens, pad=True):           # padded rows have targets -1
+        with autocast(self.device, self.dtype):
+            _, loss = self.fwd(x, y)
+        loss_sum += loss.double() * (y != -1).sum()                                  # stays on the device: no sync
+    n = len(self.batches.val_starts(self.cfg.eval_tokens)[self.rank::self.world]) * self.seq_len   # known on the host
+    acc = torch.stack([loss_sum, torch.tensor(float(n), dtype=torch.float64, device=self.device)])
+    if self.world > 1: dist.all_reduce(acc)
+    self.model.train()
+    val_loss = (acc[0] / acc[1]).item()                                               # one host sync per evaluation
+    bpt = self.data.bytes_per_token("val") if hasattr(self.data, "bytes_per_token") else None
+    return {"step": self.step, "val_loss": val_loss, "val_bpb": val_loss / bpt / math.log(2) if bpt else None}
 
-    @staticmethod
-    def _signal_name(v: int) -> str: return {1: "SIGINT", 2: "SIGTERM"}[v]
+# %% ../../nbs/02_model/03_train.ipynb #1a64de73
+@patch
+def save_checkpoint(self: Trainer, ckpts: Checkpoints) -> Path | None:
+    "Save a checkpoint of the current step (a collective call: every rank must make it); rank 0 writes."
+    rngs = _all_gather(rng_state(), self.world)
+    if self.rank != 0: return None
+    metrics = {"train_loss": (self.last_train or {}).get("train_loss")}
+    if self.last_eval and self.last_eval["step"] == self.step: metrics.update(val_loss=self.last_eval["val_loss"], val_bpb=self.last_eval["val_bpb"])
+    meta = {"metrics": metrics, "train": self.cfg.to_dict(), "stop_reason": self.stop_reason,
+            "data": {"hash": self.data.hash, "dir": str(getattr(self.data, "dir", "") or ""), "sampler": "windows/1",
+                     "seed": self.cfg.seed, "next_step": self.step},
+            "world_size": self.world, "tokens": self.step * self.tokens_per_step, "rng": rngs,
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            "callbacks": {c.name: c.state_dict() for c in self.callbacks if c.state_dict()}}
+    tok = getattr(self.data, "tokenizer", None)
+    return ckpts.save(self.step, self.raw, self.opt, tokenizer=tok, meta=meta)
 
-    def _setup(self):
-        cfg = self.cfg
-        self.rank, self.local_rank, self.world = dist_env()
-        self._threads = torch.get_num_threads()
-        device = pick_device(cfg.device)
-        if self.world > 1:
-            import torch.distributed as dist
-            if device.startswith("cuda"):
-                device = f"cuda:{self.local_rank}"; torch.cuda.set_device(device)
-            if not dist.is_initialized():
-                dist.init_process_group("nccl" if device.startswith("cuda") else "gloo"); self._own_group = True
-        self.device, self.precision = device, precision(device, cfg.dtype)
-        self.dtype = self.precision.dtype
-        if device.startswith("cuda"): torch.set_float32_matmul_precision("high")
-        set_seed(cfg.seed)
-        # the model: a preset sized to the data's vocabulary, or the caller's
-        self.raw = self.model_arg if self.model_arg is not None else GPT(preset(cfg.preset, vocab_size=self.data.vocab_size, **cfg.model))
-        self.raw.to(device)
-        mcfg = getattr(self.raw, "cfg", None)
-        block = getattr(mcfg, "block_size", None)
-        self.seq_len = cfg.seq_len or block
-        if self.seq_len is None: raise TinyStoriesError("TrainConfig.seq_len is required for a model without cfg.block_size")
-        if block is not None and self.seq_len > block:
-            raise TinyStoriesError(f"seq_len {self.seq_len} is longer than the model's context ({block})", hint="lower seq_len or raise the model's block_size")
-        if getattr(mcfg, "vocab_size", self.data.vocab_size) < self.data.vocab_size:
-            raise TinyStoriesError(f"the data's vocabulary ({self.data.vocab_size}) is larger than the model's ({mcfg.vocab_size})")
-        if device == "cpu": torch.set_num_threads(self.cfg.threads or cpu_threads(self.raw, cfg.batch_size * self.seq_len))
-        self.opt = self._optimizer()
-        self.scaler = torch.amp.GradScaler(device.split(":")[0], enabled=self.dtype == "fp16")
-        self.batches = Batches(self.data.train, self.data.val, self.seq_len, cfg.batch_size, cfg.grad_accum, cfg.seed,
-                               self.rank, self.world, device)
-        self.tokens_per_step = cfg.batch_size * cfg.grad_accum * self.world * self.seq_len
-        torch.manual_seed(cfg.seed + self.rank)               # dropout differs across ranks, as their data does
-        self.attention = self._attention_backend()
-        if self.attention == "flex": self.raw.set_attention("flex", self.seq_len)
-        self.flops_per_token = flops_per_token(mcfg, self.seq_len) if isinstance(mcfg, GPTConfig) else None
-        self.peak_flops = matmul_peak(device, self.dtype)[0] if self.flops_per_token else None
-        if self.out is not None: self._prepare_run_dir()
-        self.model = self.raw
-        if self.world > 1:   # buffers (RoPE tables, masks) are computed, never trained: no need to broadcast them
-            from torch.nn.parallel import DistributedDataParallel as DDP
-            self.model = DDP(self.raw, device_ids=[self.local_rank] if device.startswith("cuda") else None, broadcast_buffers=False)
-        if cfg.compile: self.model = torch.compile(self.model)    # compiled DDP: the graph is split at buckets, all-reduce overlaps
-        self.fwd = self.model
-        logger.info("training %s on %s, %s (%s), attention %s, %d process(es), %d tokens per step", type(self.raw).__name__,
-                    device, self.dtype, self.precision.reason, self.attention, self.world, self.tokens_per_step)
+# %% ../../nbs/02_model/03_train.ipynb #026210b0
+@patch
+@contextlib.contextmanager
+def _catch_signals(self: Trainer):
+    "SIGINT/SIGTERM set a flag the loop checks after each step; handlers are restored afterwards."
+    if threading.current_thread() is not threading.main_thread(): yield; return
+    def handler(signum, frame):
+        if signum == signal.SIGINT and self._signal and time.time() - self._signal_time > 1.0:
+            raise KeyboardInterrupt          # a second Ctrl-C, a moment later: stop now, without saving
+        self.interrupt(signum)
+    prev = {s: signal.signal(s, handler) for s in _SIGNALS}
+    try: yield
+    finally:
+        for s, h in prev.items(): signal.signal(s, h)
 
-    def _attention_backend(self) -> str:
-        "'flex' for local layers longer than their window on CUDA under torch.compile (or when asked), else 'sdpa'."
-        mcfg, want = getattr(self.raw, "cfg", None), self.cfg.attention
-        long_local = isinstance(mcfg, GPTConfig) and "local" in mcfg.layers and self.seq_len > mcfg.window_size
-        if want == "sdpa" or not long_local: return "sdpa"
-        ok = self.device.startswith("cuda") and self.cfg.compile
-        if want == "flex" and not ok:
-            raise TinyStoriesError("attention 'flex' needs a CUDA device and compile=True (FlexAttention has no CPU backward)",
-                                   hint="use attention 'auto' or 'sdpa'")
-        return "flex" if ok else "sdpa"
+@patch
+def interrupt(self: Trainer, signum=signal.SIGINT):
+    "Ask the loop to stop after the current step and save a checkpoint (what the SIGINT/SIGTERM handler does)."
+    if not self._signal:
+        self._signal, self._signal_time = _SIGNALS[signal.Signals(signum)], time.time()
+        logger.warning("%s received: stopping after this step and saving a checkpoint", signal.Signals(signum).name)
 
-    def _optimizer(self):
-        params = [p for p in self.raw.parameters() if p.requires_grad]
-        groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": self.cfg.weight_decay},
-                  {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
-        kw = dict(lr=self.cfg.lr, betas=self.cfg.betas)
-        if self.device.split(":")[0] in ("cuda", "cpu"):
-            try: return torch.optim.AdamW(groups, fused=True, **kw)
-            except (RuntimeError, TypeError): pass
-        return torch.optim.AdamW(groups, **kw)
+def _signal_name(v: int) -> str: return {1: "SIGINT", 2: "SIGTERM"}[v]
 
-    def _run_info(self) -> dict:
-        mcfg = getattr(self.raw, "cfg", None)
-        return {"train": self.cfg.to_dict(), "model": mcfg.to_dict() if hasattr(mcfg, "to_dict") else None,
-                "model_class": model_name(self.raw),
-                "data": {"hash": self.data.hash, "dir": str(getattr(self.data, "dir", "") or ""), "vocab_size": self.data.vocab_size},
-                "world_size": self.world, "seq_len": self.seq_len, "tokens_per_step": self.tokens_per_step,
-                "device": self.device, "precision": self.precision._asdict(), "attention": self.attention}
+# %% ../../nbs/02_model/03_train.ipynb #14896706
+@patch
+def _run_info(self: Trainer) -> dict:
+    mcfg = getattr(self.raw, "cfg", None)
+    return {"train": self.cfg.to_dict(), "model": mcfg.to_dict() if hasattr(mcfg, "to_dict") else None,
+            "model_class": model_name(self.raw),
+            "data": {"hash": self.data.hash, "dir": str(getattr(self.data, "dir", "") or ""), "vocab_size": self.data.vocab_size},
+            "world_size": self.world, "seq_len": self.seq_len, "tokens_per_step": self.tokens_per_step,
+            "device": self.device, "precision": self.precision._asdict(), "attention": self.attention}
 
-    def _prepare_run_dir(self):
-        "Write RUN/config.json; on resume, check the run matches and restore its latest checkpoint."
-        ckpts = Checkpoints(self.out)
-        if self.rank == 0:   # damaged checkpoints are moved aside (never deleted); resuming takes the newest that verifies
-            ckpts.latest_verified() if self.resume else ckpts.clean()
-        if self.world > 1:
-            import torch.distributed as dist
-            dist.barrier()
-        latest, info = ckpts.latest(), self._run_info()
-        if latest is not None and not self.resume:
-            raise TinyStoriesError(f"{self.out} already holds a run (checkpoint at step {latest.step})",
-                                   hint="pass --resume (resume=True) to continue it, or choose a new --out")
-        if latest is not None:
-            meta = latest.meta
-            if meta["data"]["hash"] != self.data.hash:
-                raise TinyStoriesError(f"{self.out} was trained on other data (manifest {meta['data']['hash'][:12]}, given {self.data.hash[:12]})",
-                                       hint="resume with the same --data, or start a new run")
-            if info["model"] is not None and meta["model"]["config"] != info["model"]:
-                diff = sorted(k for k in info["model"] if info["model"][k] != meta["model"]["config"].get(k))
-                raise TinyStoriesError(f"{self.out} was trained with another model config (differs in {', '.join(diff)})",
-                                       hint="resume with the run's preset and model settings, or start a new run")
-            changed = [k for k in ("batch_size", "grad_accum", "seq_len", "seed", "max_steps", "lr", "schedule", "warmup_steps")
-                       if meta["train"].get(k) != self.cfg.to_dict()[k]]
-            if changed or meta.get("world_size") != self.world:
-                logger.warning("resuming with changed settings (%s): the run will not match an uninterrupted one",
-                               ", ".join(changed + (["world_size"] if meta.get("world_size") != self.world else [])))
-            restore_checkpoint(latest.path, self.raw, self.opt)
-            self.step = latest.step
-            rngs = meta["rng"]
-            set_rng_state(rngs[self.rank] if len(rngs) == self.world else rngs[0])
-            if meta.get("scaler") and self.scaler.is_enabled(): self.scaler.load_state_dict(meta["scaler"])
-            for c in self.callbacks:
-                if c.name in meta.get("callbacks", {}): c.load_state_dict(meta["callbacks"][c.name])
-            logger.info("resumed %s at step %d", self.out, self.step)
-        elif self.resume: logger.info("nothing to resume in %s: starting a new run", self.out)
-        if self.rank == 0: write_json(self.out/"config.json", info)
+@patch
+def _check_resume(self: Trainer, meta: dict, info: dict):
+    "Refuse to resume a checkpoint of other data or another model; warn about changed settings."
+    if meta["data"]["hash"] != self.data.hash:
+        raise TinyStoriesError(f"{self.out} was trained on other data (manifest {meta['data']['hash'][:12]}, given {self.data.hash[:12]})",
+                               hint="resume with the same --data, or start a new run")
+    if info["model"] is not None and meta["model"]["config"] != info["model"]:
+        diff = sorted(k for k in info["model"] if info["model"][k] != meta["model"]["config"].get(k))
+        raise TinyStoriesError(f"{self.out} was trained with another model config (differs in {', '.join(diff)})",
+                               hint="resume with the run's preset and model settings, or start a new run")
+    changed = [k for k in ("batch_size", "grad_accum", "seq_len", "seed", "max_steps", "lr", "schedule", "warmup_steps")
+               if meta["train"].get(k) != self.cfg.to_dict()[k]]
+    if changed or meta.get("world_size") != self.world:
+        logger.warning("resuming with changed settings (%s): the run will not match an uninterrupted one",
+                       ", ".join(changed + (["world_size"] if meta.get("world_size") != self.world else [])))
 
-    def _teardown(self, error):
-        "Undo what `_setup` changed in the process (threads, process group), however far it got."
-        if hasattr(self, "_threads"): torch.set_num_threads(self._threads)
-        if getattr(self, "_own_group", False):
-            import torch.distributed as dist
-            if error is None: dist.barrier()
-            dist.destroy_process_group()
+# %% ../../nbs/02_model/03_train.ipynb #820e5c9f
+@patch
+def _restore(self: Trainer, latest):
+    "Weights, optimizer, step, RNG states, gradient scaler and callback state from checkpoint `latest` (a `CkptInfo`)."
+    meta = latest.meta
+    restore_checkpoint(latest.path, self.raw, self.opt)
+    self.step = latest.step
+    rngs = meta["rng"]
+    set_rng_state(rngs[self.rank] if len(rngs) == self.world else rngs[0])
+    if meta.get("scaler") and self.scaler.is_enabled(): self.scaler.load_state_dict(meta["scaler"])
+    for c in self.callbacks:
+        if c.name in meta.get("callbacks", {}): c.load_state_dict(meta["callbacks"][c.name])
+    logger.info("resumed %s at step %d", self.out, self.step)
+
+@patch
+def _prepare_run_dir(self: Trainer):
+    "Write RUN/config.json; on resume, check the run matches and restore its latest checkpoint."
+    ckpts = Checkpoints(self.out)
+    if self.rank == 0:   # damaged checkpoints are moved aside (never deleted); resuming takes the newest that verifies
+        ckpts.latest_verified() if self.resume else ckpts.clean()
+    if self.world > 1: dist.barrier()
+    latest, info = ckpts.latest(), self._run_info()
+    if latest is not None and not self.resume:
+        raise TinyStoriesError(f"{self.out} already holds a run (checkpoint at step {latest.step})",
+                               hint="pass --resume (resume=True) to continue it, or choose a new --out")
+    if latest is not None:
+        self._check_resume(latest.meta, info)
+        self._restore(latest)
+    elif self.resume: logger.info("nothing to resume in %s: starting a new run", self.out)
+    if self.rank == 0: write_json(self.out/"config.json", info)
 
 # %% ../../nbs/02_model/03_train.ipynb #9c3736b1
 def train(cfg: TrainConfig, data=None, out=None, callbacks=None, resume: bool = False, model=None, plot: bool = False) -> TrainResult:
     "Train a model as `cfg` says on `data` (a prepared directory or `Prepared`), writing the run to `out`."
     return Trainer(cfg, data, out, callbacks=callbacks, resume=resume, model=model, plot=plot).fit()
 
-# %% ../../nbs/02_model/03_train.ipynb #a65d4186
-def flops_per_token(mcfg: GPTConfig, seq_len: int | None = None) -> float:
-    "Training FLOPs per token (PaLM's count): 6·N for the weights in matmuls, plus 12·C·S per layer for attention over S keys."
-    T = seq_len or mcfg.block_size
-    n = count_params(mcfg)["non_embedding"] + mcfg.vocab_size * mcfg.n_embd      # + the output head
-    spans = [min(T, mcfg.window_size) if kind == "local" else T for kind in mcfg.layers]
-    return 6 * n + 12 * mcfg.n_embd * sum(spans)
-
-def mfu(tokens_per_s: float, mcfg: GPTConfig, peak_flops: float, seq_len: int | None = None) -> float:
-    "Model FLOPs utilisation: `tokens_per_s` (of one device) times `flops_per_token`, over the device's `peak_flops`."
-    return tokens_per_s * flops_per_token(mcfg, seq_len) / peak_flops
-
-@functools.lru_cache(maxsize=None)
-def matmul_peak(device: str = "cpu", dtype: str = "fp32", max_n: int = 8192, budget_s: float = 0.3) -> tuple[float, int]:
-    "Best FLOP/s of square matmuls in `dtype` on `device`, at the largest size up to `max_n` that fits `budget_s`; (flops, n)."
-    tdt = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
-    cuda = device.startswith("cuda")
-    def timed(a, b) -> float:
-        if cuda: torch.cuda.synchronize(device)
-        t = time.perf_counter(); a @ b
-        if cuda: torch.cuda.synchronize(device)
-        return time.perf_counter() - t
-    n = 256
-    while True:
-        a, b = torch.randn(n, n, device=device, dtype=tdt), torch.randn(n, n, device=device, dtype=tdt)
-        timed(a, b)                                                            # warm-up
-        if n >= max_n or timed(a, b) * 8 > budget_s / 4: break                  # the next size would take 8x as long
-        n *= 2
-    best, spent = 0.0, 0.0
-    for _ in range(20):
-        el = timed(a, b); best, spent = max(best, 2 * n**3 / el), spent + el
-        if spent > budget_s: break
-    return best, n
-
 # %% ../../nbs/02_model/03_train.ipynb #f20b8130
+def _train_config(args) -> TrainConfig:
+    "The run's settings: the `--config` file, else (resuming) the run's own, else the defaults; flags override them."
+    saved = Path(args.out)/"config.json"
+    run_info = read_json(saved, "run config") if args.resume and saved.exists() else None
+    if args.config: cfg = TrainConfig.load(args.config)
+    elif run_info: cfg = TrainConfig.from_dict(run_info["train"], what=f"run config {saved}")   # resume as it was
+    else: cfg = TrainConfig()
+    if run_info and not cfg.data and run_info["data"].get("dir"): cfg = cfg.replace(data=run_info["data"]["dir"])
+    flags = dict(preset=args.preset, data=args.data, max_steps=args.max_steps, batch_size=args.batch_size,
+                 grad_accum=args.grad_accum, seq_len=args.seq_len, lr=args.lr, warmup_steps=args.warmup_steps, eval_every=args.eval_every,
+                 seed=args.seed, device=args.device, dtype=args.dtype, compile=args.compile, attention=args.attention)
+    cfg = TrainConfig.from_dict({**cfg.to_dict(), **{k: v for k, v in flags.items() if v is not None}})
+    if not cfg.data: raise TinyStoriesError("no training data given", hint="pass --data DIR (made by tinystories prepare)")
+    return cfg
+
+# %% ../../nbs/02_model/03_train.ipynb #0c8e8ed4
+def _run_train(args) -> int | None:
+    "Train as the command line says; print where the run is and how it ended (the exit status after a signal)."
+    cfg = _train_config(args)
+    res = train(cfg, cfg.data, out=args.out, resume=args.resume)
+    if dist_env()[0] != 0: return 128 + signal.SIGINT if res.stop_reason == "SIGINT" else 0
+    print(f"run: {res.out} (step {res.step}/{cfg.max_steps}, {res.stop_reason}, {res.tokens:,} tokens in {res.seconds:.0f}s)")
+    if res.val_loss is not None:
+        bpb = f", {res.val_bpb:.3f} bits/byte" if res.val_bpb is not None else ""
+        print(f"val loss {res.val_loss:.4f}{bpb}")
+    elif res.train_loss is not None: print(f"train loss {res.train_loss:.4f}")
+    if res.checkpoint: print(f"checkpoint: {res.checkpoint}")
+    if res.stop_reason in ("SIGINT", "SIGTERM"):
+        print(f"stopped by {res.stop_reason}; continue with: tinystories train --out {res.out} --resume")
+        return 128 + (signal.SIGINT if res.stop_reason == "SIGINT" else signal.SIGTERM)
+
+# %% ../../nbs/02_model/03_train.ipynb #8788746b
 def cli_train(p: argparse.ArgumentParser):
     d = lambda k: f"(default: {getattr(TrainConfig, k)})"          # TrainConfig's defaults; --config and --resume replace them
     p.add_argument("--data", metavar="DIR", help="prepared token shards (from `tinystories prepare --out DIR`)")
@@ -706,27 +796,4 @@ def cli_train(p: argparse.ArgumentParser):
     p.add_argument("--attention", choices=["auto", "sdpa", "flex"],
                    help=f"local attention layers; auto: FlexAttention on CUDA when compiled, else SDPA {d('attention')}")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN from its latest checkpoint (with its settings)")
-    def run(args):
-        saved = Path(args.out)/"config.json"
-        run_info = read_json(saved, "run config") if args.resume and saved.exists() else None
-        if args.config: cfg = TrainConfig.load(args.config)
-        elif run_info: cfg = TrainConfig.from_dict(run_info["train"], what=f"run config {saved}")   # resume as it was
-        else: cfg = TrainConfig()
-        if run_info and not cfg.data and run_info["data"].get("dir"): cfg = cfg.replace(data=run_info["data"]["dir"])
-        flags = dict(preset=args.preset, data=args.data, max_steps=args.max_steps, batch_size=args.batch_size,
-                     grad_accum=args.grad_accum, seq_len=args.seq_len, lr=args.lr, warmup_steps=args.warmup_steps, eval_every=args.eval_every,
-                     seed=args.seed, device=args.device, dtype=args.dtype, compile=args.compile, attention=args.attention)
-        cfg = TrainConfig.from_dict({**cfg.to_dict(), **{k: v for k, v in flags.items() if v is not None}})
-        if not cfg.data: raise TinyStoriesError("no training data given", hint="pass --data DIR (made by tinystories prepare)")
-        res = train(cfg, cfg.data, out=args.out, resume=args.resume)
-        if dist_env()[0] != 0: return 128 + signal.SIGINT if res.stop_reason == "SIGINT" else 0
-        print(f"run: {res.out} (step {res.step}/{cfg.max_steps}, {res.stop_reason}, {res.tokens:,} tokens in {res.seconds:.0f}s)")
-        if res.val_loss is not None:
-            bpb = f", {res.val_bpb:.3f} bits/byte" if res.val_bpb is not None else ""
-            print(f"val loss {res.val_loss:.4f}{bpb}")
-        elif res.train_loss is not None: print(f"train loss {res.train_loss:.4f}")
-        if res.checkpoint: print(f"checkpoint: {res.checkpoint}")
-        if res.stop_reason in ("SIGINT", "SIGTERM"):
-            print(f"stopped by {res.stop_reason}; continue with: tinystories train --out {res.out} --resume")
-            return 128 + (signal.SIGINT if res.stop_reason == "SIGINT" else signal.SIGTERM)
-    return run
+    return _run_train

@@ -10,22 +10,24 @@ import bisect, contextlib, functools, html, io, math, re
 from dataclasses import dataclass
 import numpy as np
 import torch
+from fastcore.basics import patch
 from ..core import TinyStoriesError, logger
+from ..synth.vocab import load_vocab
 
 # %% auto #0
-__all__ = ['LABEL_COLORS', 'decode_pieces', 'encode', 'context_length', 'layer_windows', 'analysis_mode', 'attention_weights',
-           'Attention', 'capture_attention', 'token_label', 'plot_attention', 'plot_layer', 'Highlighted', 'highlight',
-           'query_html', 'words', 'names', 'noun_forms', 'token_spans', 'words_to_tokens', 'content_mask', 'head_label',
-           'head_scores', 'plot_head_scores', 'AttentionWidget']
+__all__ = ['LABEL_COLORS', 'decode_pieces', 'encode', 'model_device', 'context_length', 'layer_windows', 'eval_mode',
+           'analysis_mode', 'attention_weights', 'Attention', 'capture_attention', 'fig_ax', 'token_label',
+           'plot_attention', 'plot_layer', 'Highlighted', 'highlight', 'query_html', 'word_spans', 'character_names',
+           'noun_forms', 'token_spans', 'words_to_tokens', 'content_mask', 'head_label', 'head_scores',
+           'plot_head_scores', 'AttentionWidget']
 
 # %% ../../nbs/05_studies/00_attention.ipynb #b2cf25df
-def _is_hf_tokenizer(tok) -> bool: return hasattr(tok, "convert_ids_to_tokens")
-
 def decode_pieces(tok, ids) -> list[str]:
     "Each id decoded on its own (for ids without their text; a character split over byte tokens shows as '�')."
     return [tok.decode([int(i)], skip_special_tokens=False) for i in ids]
 
 def _pieces_from_offsets(text: str, offsets) -> list[str]:
+    "The piece of `text` each token covers, from the tokenizer's (start, end) character offsets; they join back into `text`."
     starts, prev = [], 0
     for s, _ in offsets:
         prev = max(prev, int(s)); starts.append(prev)     # monotone, even for special tokens reported as (0, 0)
@@ -36,6 +38,9 @@ def _pieces_from_offsets(text: str, offsets) -> list[str]:
         if core and core != p and not pieces[i + 1][:1].isspace():
             pieces[i], pieces[i + 1] = core, p[len(core):] + pieces[i + 1]
     return pieces
+
+# %% ../../nbs/05_studies/00_attention.ipynb #6609870b
+def _is_hf_tokenizer(tok) -> bool: return hasattr(tok, "convert_ids_to_tokens")
 
 def encode(tok, text: str) -> tuple[list[int], list[str]]:
     "Token ids of `text` and the piece of `text` each token covers; the pieces join back into `text`."
@@ -50,8 +55,8 @@ def encode(tok, text: str) -> tuple[list[int], list[str]]:
     if not ids: return [], []
     return ids, (_pieces_from_offsets(text, offsets) if offsets is not None else decode_pieces(tok, ids))
 
-# %% ../../nbs/05_studies/00_attention.ipynb #1ab9c5b1
-def _device(model) -> torch.device: return next(model.parameters()).device
+# %% ../../nbs/05_studies/00_attention.ipynb #b1277531
+def model_device(model) -> torch.device: return next(model.parameters()).device
 
 def context_length(model) -> int | None:
     "The longest input `model` takes: `cfg.block_size` for a package `GPT`, the position table of a transformers model."
@@ -72,26 +77,34 @@ def layer_windows(model, n_layer: int) -> list:
     if types and len(types) == n_layer: return [c.window_size if t == "local" else None for t in types]
     return [getattr(c, "sliding_window", None)] * n_layer if getattr(c, "use_sliding_window", False) else [None] * n_layer
 
+# %% ../../nbs/05_studies/00_attention.ipynb #6bed2c0e
+@contextlib.contextmanager
+def eval_mode(model):
+    "`model` in eval mode within the block; its training mode restored after."
+    was_training = model.training
+    model.eval()
+    try: yield model
+    finally: model.train(was_training)
+
 @contextlib.contextmanager
 def analysis_mode(model):
     "Eval mode and, for a transformers model, eager attention (which can return its weights); both restored after."
-    was_training = model.training
-    cfg = getattr(model, "config", None)
-    impl = getattr(cfg, "_attn_implementation", None)
+    impl = getattr(getattr(model, "config", None), "_attn_implementation", None)
     switch = impl not in (None, "eager") and hasattr(model, "set_attn_implementation")
-    model.eval()
-    try:
-        if switch: model.set_attn_implementation("eager")
-        yield model
-    finally:
-        if switch: model.set_attn_implementation(impl)
-        model.train(was_training)
+    with eval_mode(model):
+        try:
+            if switch: model.set_attn_implementation("eager")
+            yield model
+        finally:
+            if switch: model.set_attn_implementation(impl)
 
+# %% ../../nbs/05_studies/00_attention.ipynb #1c788c7a
 @torch.no_grad()
 def attention_weights(model, idx: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
     "Logits (B, T, vocab) and per-layer attention weights (B, n_head, T, T) for a package `GPT` or a transformers causal LM."
     with analysis_mode(model):
-        if hasattr(model, "forward_with_attention"): return model.forward_with_attention(idx)
+        if hasattr(model, "cfg"):                                   # a package `GPT`: the weights are a request of its forward
+            logits, _, atts = model(idx, need_weights=True); return logits, atts
         out = model(input_ids=idx, output_attentions=True)
     atts = list(out.attentions or [])
     if not atts or any(a is None for a in atts):
@@ -99,7 +112,7 @@ def attention_weights(model, idx: torch.Tensor) -> tuple[torch.Tensor, list[torc
                                hint="load it with attn_implementation='eager', or import it with tinystories_nb.model.hf.import_hf")
     return out.logits, atts
 
-# %% ../../nbs/05_studies/00_attention.ipynb #5e0a975e
+# %% ../../nbs/05_studies/00_attention.ipynb #ddbb116d
 @dataclass
 class Attention:
     "One text's attention: `weights[layer, head, query, key]` (float32), the token `ids` and their text `pieces`."
@@ -123,6 +136,7 @@ class Attention:
             raise TinyStoriesError(f"no head {head} in layer {layer}: the model has {self.n_layer} layer(s) of {self.n_head} heads")
         return self.weights[layer, head]
 
+# %% ../../nbs/05_studies/00_attention.ipynb #1ab9c5b1
 def capture_attention(model, tok, text: str, max_tokens: int | None = None) -> Attention:
     "The attention weights of every layer and head of `model` on `text` (cut to the model's context or `max_tokens`)."
     ids, pieces = encode(tok, text)
@@ -132,12 +146,13 @@ def capture_attention(model, tok, text: str, max_tokens: int | None = None) -> A
         log = logger.info if max_tokens == limit else logger.warning          # asked for, or forced by the context
         log("capture_attention: text of %d tokens cut to its first %d", len(ids), limit)
         ids, pieces = ids[:limit], pieces[:limit]
-    _, atts = attention_weights(model, torch.tensor([ids], device=_device(model)))
+    _, atts = attention_weights(model, torch.tensor([ids], device=model_device(model)))
     weights = torch.stack([a[0].float() for a in atts]).cpu().numpy()          # (n_layer, n_head, T, T)
     return Attention(ids, pieces, weights, layer_windows(model, len(atts)))
 
 # %% ../../nbs/05_studies/00_attention.ipynb #f2f24748
-def _fig_ax(ax, figsize):
+def fig_ax(ax=None, figsize=(6, 4)):
+    "The figure of `ax` and `ax`, or a new figure of `figsize` and its axes when `ax` is None."
     if ax is not None: return ax.figure, ax
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=figsize)
@@ -148,13 +163,14 @@ def token_label(piece: str) -> str:
     core = piece.lstrip(" ")
     return ("·" * (len(piece) - len(core)) + core).replace("\n", "⏎") or "∅"
 
+# %% ../../nbs/05_studies/00_attention.ipynb #689414f0
 def plot_attention(weights, pieces, ax=None, title: str | None = None, max_labels: int = 48, query: int | None = None):
     "Heatmap of one head's (T, T) weights with the tokens as labels (`query` marks a row); returns the figure."
     w = np.asarray(weights, dtype=float)
     T = w.shape[0]
     if w.ndim != 2 or w.shape != (T, T) or len(pieces) != T:
         raise TinyStoriesError(f"plot_attention: expected (T, T) weights and T pieces, got {w.shape} and {len(pieces)} pieces")
-    fig, ax = _fig_ax(ax, (6.5, 5.5))
+    fig, ax = fig_ax(ax, (6.5, 5.5))
     ax.imshow(w, cmap="viridis", vmin=0, vmax=max(float(w.max()), 1e-9), interpolation="nearest")
     ticks = list(range(0, T, max(1, math.ceil(T / max_labels))))
     labels = [token_label(pieces[i]) for i in ticks]
@@ -164,6 +180,7 @@ def plot_attention(weights, pieces, ax=None, title: str | None = None, max_label
     if title: ax.set_title(title, fontsize=10)
     return fig
 
+# %% ../../nbs/05_studies/00_attention.ipynb #267779d7
 def plot_layer(att: Attention, layer: int, ncols: int = 4, size: float = 2.4, axes=None):
     "Every head of `layer` as a small heatmap, in a grid (or on `axes`, one per head); returns the figure."
     att.head(layer, 0)                                                   # checks the layer exists
@@ -202,17 +219,18 @@ def highlight(pieces, values, focus: int | None = None, vmax: float | None = Non
     head = f"<div><b>{html.escape(title)}</b></div>" if title else ""
     return Highlighted(f'{head}<div style="font-family:monospace;white-space:pre-wrap;line-height:1.7">{"".join(spans)}</div>')
 
+# %% ../../nbs/05_studies/00_attention.ipynb #5dd3f8cb
 def query_html(att: Attention, layer: int, head: int, query: int) -> Highlighted:
     "The attention of token `query` over the text, as highlighted text."
     if not 0 <= query < att.T: raise TinyStoriesError(f"query {query} is outside the text's {att.T} tokens")
     return highlight(att.pieces, att.head(layer, head)[query], focus=query,
                      title=f"layer {layer}, head {head}: attention of token {query} ({att.pieces[query].strip()!r})")
 
-# %% ../../nbs/05_studies/00_attention.ipynb #5dd3f8cb
+# %% ../../nbs/05_studies/00_attention.ipynb #4d6a6c57
 _WORD = re.compile(r"[A-Za-z]+")   # "Lily's" is the name "Lily" and an "s"
 _SKIP_BACK = set(" \t\"'“”‘’()")
 
-def words(text: str) -> list[tuple[int, int, str, bool]]:
+def word_spans(text: str) -> list[tuple[int, int, str, bool]]:
     "Each word of `text` as (start, end, word, sentence_initial)."
     out = []
     for m in _WORD.finditer(text):
@@ -223,16 +241,17 @@ def words(text: str) -> list[tuple[int, int, str, bool]]:
 
 def _is_name(w: str) -> bool: return w[0].isupper() and w != "I"
 
-def names(text: str) -> set[str]:
+def character_names(text: str) -> set[str]:
     "Character names: capitalised words that appear at least once not at the start of a sentence ('I' excepted)."
-    return {w for _, _, w, initial in words(text) if not initial and _is_name(w)}
+    return {w for _, _, w, initial in word_spans(text) if not initial and _is_name(w)}
 
+# %% ../../nbs/05_studies/00_attention.ipynb #6d0f97c2
 @functools.lru_cache(maxsize=4)
 def noun_forms(vocab_path=None) -> frozenset:
     "Every form of every noun of the child vocabulary (`tinystories_nb.synth.vocab`), lower-cased."
-    from tinystories_nb.synth.vocab import load_vocab
     return frozenset(f.lower() for w in load_vocab(vocab_path).nouns for f in w.inflections)
 
+# %% ../../nbs/05_studies/00_attention.ipynb #14d5d1bc
 def token_spans(pieces) -> list[tuple[int, int]]:
     "The (start, end) character span of each piece in the joined text."
     ends = list(np.cumsum([len(p) for p in pieces]))
@@ -247,19 +266,43 @@ def words_to_tokens(pieces, spans) -> np.ndarray:
         mask[lo:hi] = True
     return mask
 
+# %% ../../nbs/05_studies/00_attention.ipynb #f4e02b14
 def content_mask(pieces, vocab_path=None) -> np.ndarray:
     "Which tokens belong to a content word: a noun of the child vocabulary or a character name."
     text, nouns = "".join(pieces), noun_forms(vocab_path)
-    found = names(text)
-    return words_to_tokens(pieces, [(s, e) for s, e, w, _ in words(text) if w in found or w.lower() in nouns])
+    found = character_names(text)
+    return words_to_tokens(pieces, [(s, e) for s, e, w, _ in word_spans(text) if w in found or w.lower() in nouns])
 
-# %% ../../nbs/05_studies/00_attention.ipynb #4d6a6c57
+# %% ../../nbs/05_studies/00_attention.ipynb #b9db7a5b
 def head_label(distance: float, semantic: float, distance_base: float = 0.0, semantic_base: float = 0.0, margin: float = 0.1) -> str:
     "'distance' or 'semantic' if that score beats the other and its uniform baseline by `margin`, else 'mixed'."
     if distance - semantic >= margin and distance - distance_base >= margin: return "distance"
     if semantic - distance >= margin and semantic - semantic_base >= margin: return "semantic"
     return "mixed"
 
+# %% ../../nbs/05_studies/00_attention.ipynb #9e063c02
+def _score_sums(a: Attention, offsets: tuple, far: int, content: np.ndarray) -> dict:
+    "Per layer (and head), sums over the queries i ≥ `far` of `a` of what `head_scores` averages."
+    q = np.arange(far, a.T)                                              # the queries scored
+    back = q[:, None] - np.arange(a.T)[None, :]                          # (Q, T) distance query -> key
+    L, H = a.n_layer, a.n_head
+    s = {k: np.zeros((L, H)) for k in ("dist", "ent", "sem", "first")}
+    s.update(off=np.zeros((L, H, len(offsets))), d_base=np.zeros(L), s_base=np.zeros(L))
+    for l in range(L):
+        win = a.windows[l] if a.windows and a.windows[l] else a.T + 1
+        visible = (back >= 0) & (back < win)                             # (Q, T)
+        n_vis = visible.sum(1)                                           # (Q,)
+        far_content = visible & (back >= far) & content[None, :]         # (Q, T)
+        w = a.weights[l][:, q, :].astype(np.float64)                     # (H, Q, T)
+        s["dist"][l] = (w * np.clip(back, 0, None)).sum((1, 2))
+        s["ent"][l] = -np.where(w > 0, w * np.log(np.where(w > 0, w, 1.0)), 0.0).sum((1, 2))
+        for k_i, k in enumerate(offsets): s["off"][l, :, k_i] = w[:, np.arange(len(q)), q - k].sum(1)
+        s["sem"][l] = (w * far_content).sum((1, 2))
+        s["first"][l] = w[:, :, 0].sum(1)
+        s["d_base"][l], s["s_base"][l] = (1.0 / n_vis).sum(), (far_content.sum(1) / n_vis).sum()
+    return s
+
+# %% ../../nbs/05_studies/00_attention.ipynb #681c5017
 def head_scores(atts, offsets=(0, 1, 2, 3), far: int = 4, margin: float = 0.1, vocab_path=None):
     "One row per head: mean distance, entropy, distance score (and best offset), semantic score, uniform baselines, weight on the first token, label."
     import pandas as pd
@@ -270,35 +313,18 @@ def head_scores(atts, offsets=(0, 1, 2, 3), far: int = 4, margin: float = 0.1, v
     offsets = tuple(offsets)
     if not offsets or min(offsets) < 0 or far <= max(offsets):
         raise TinyStoriesError(f"head_scores: far ({far}) must be larger than every offset {offsets}, and offsets not negative")
-    dist, ent, sem, first = np.zeros((L, H)), np.zeros((L, H)), np.zeros((L, H)), np.zeros((L, H))
-    off, d_base, s_base, nq = np.zeros((L, H, len(offsets))), np.zeros(L), np.zeros(L), 0
-    for a in atts:
-        if a.T <= far: continue
-        q = np.arange(far, a.T)                                          # the queries scored
-        back = q[:, None] - np.arange(a.T)[None, :]                      # (Q, T) distance query -> key
-        content = content_mask(a.pieces, vocab_path)
-        for l in range(L):
-            win = a.windows[l] if a.windows and a.windows[l] else a.T + 1
-            visible = (back >= 0) & (back < win)                         # (Q, T)
-            n_vis = visible.sum(1)                                       # (Q,)
-            far_content = visible & (back >= far) & content[None, :]     # (Q, T)
-            w = a.weights[l][:, q, :].astype(np.float64)                 # (H, Q, T)
-            dist[l] += (w * np.clip(back, 0, None)).sum((1, 2))
-            ent[l] -= np.where(w > 0, w * np.log(np.where(w > 0, w, 1.0)), 0.0).sum((1, 2))
-            for k_i, k in enumerate(offsets): off[l, :, k_i] += w[:, np.arange(len(q)), q - k].sum(1)
-            sem[l] += (w * far_content).sum((1, 2))
-            first[l] += w[:, :, 0].sum(1)
-            d_base[l] += (1.0 / n_vis).sum(); s_base[l] += (far_content.sum(1) / n_vis).sum()
-        nq += len(q)
+    sums = [_score_sums(a, offsets, far, content_mask(a.pieces, vocab_path)) for a in atts if a.T > far]
+    nq = sum(a.T - far for a in atts if a.T > far)
     if nq == 0: raise TinyStoriesError(f"head_scores: every text is at most {far} tokens long", hint="score longer stories")
+    t = {k: functools.reduce(np.add, (s[k] for s in sums)) / nq for k in sums[0]}
     rows = []
     for l in range(L):
         for h in range(H):
-            k_i = int(off[l, h].argmax())
-            d, s, db, sb = off[l, h, k_i] / nq, sem[l, h] / nq, d_base[l] / nq, s_base[l] / nq
-            rows.append(dict(layer=l, head=h, mean_distance=dist[l, h] / nq, entropy=ent[l, h] / nq, distance_score=d,
+            k_i = int(t["off"][l, h].argmax())
+            d, s, db, sb = t["off"][l, h, k_i], t["sem"][l, h], t["d_base"][l], t["s_base"][l]
+            rows.append(dict(layer=l, head=h, mean_distance=t["dist"][l, h], entropy=t["ent"][l, h], distance_score=d,
                              best_offset=offsets[k_i], semantic_score=s, distance_baseline=db, semantic_baseline=sb,
-                             first_token=first[l, h] / nq, label=head_label(d, s, db, sb, margin)))
+                             first_token=t["first"][l, h], label=head_label(d, s, db, sb, margin)))
     return pd.DataFrame(rows).set_index(["layer", "head"])
 
 # %% ../../nbs/05_studies/00_attention.ipynb #0e909bc8
@@ -306,7 +332,7 @@ LABEL_COLORS = {"distance": "tab:blue", "semantic": "tab:orange", "mixed": "tab:
 
 def plot_head_scores(scores, ax=None, margin: float = 0.1, annotate: bool | None = None):
     "Scatter of distance score vs semantic score, one point per head, coloured by label; returns the figure."
-    fig, ax = _fig_ax(ax, (5.5, 5))
+    fig, ax = fig_ax(ax, (5.5, 5))
     for label, color in LABEL_COLORS.items():
         s = scores[scores.label == label]
         ax.scatter(s.distance_score, s.semantic_score, c=color, label=f"{label} ({len(s)})", s=30, alpha=0.8)
@@ -341,71 +367,78 @@ class AttentionWidget:
         self.panel = W.VBox([self.text, W.HBox([self.layer, self.head, self.query]), W.HBox([self.image, self.html])])
         self._recapture()
 
-    @property
-    def state(self) -> dict:
-        "Settings and what is shown, as plain values."
-        a, q = self.att, self.query.value
-        row = a.head(self.layer.value, self.head.value)[q] if a is not None else np.zeros(0)
-        top = [int(i) for i in np.argsort(-row, kind="stable")[:5]]
-        return dict(text=self.text.value, layer=self.layer.value, head=self.head.value, query=q,
-                    n_tokens=a.T if a else 0, query_token=a.pieces[q] if a else None,
-                    attended=[(i, a.pieces[i], round(float(row[i]), 4)) for i in top] if a else [], error=self.error)
-
-    def set(self, **kw):
-        "Set controls by name (text, layer, head, query), then redraw once."
-        allowed = ("text", "layer", "head", "query")
-        for k in kw:
-            if k not in allowed: raise TinyStoriesError(f"AttentionWidget has no control {k!r}", hint=f"one of {', '.join(allowed)}")
-        with self._holding():
-            if "text" in kw:
-                self.text.value = kw["text"]
-                self._recapture(redraw=False)
-            for k in ("layer", "head"):
-                if k in kw:
-                    if kw[k] not in getattr(self, k).options:
-                        raise TinyStoriesError(f"AttentionWidget: no {k} {kw[k]!r}", hint=f"choose from {list(getattr(self, k).options)}")
-                    getattr(self, k).value = kw[k]
-            if "query" in kw:
-                if not 0 <= kw["query"] <= self.query.max:
-                    raise TinyStoriesError(f"AttentionWidget: query {kw['query']} is outside the text's {self.query.max + 1} tokens")
-                self.query.value = kw["query"]
-        self._redraw()
-        return self
-
-    @contextlib.contextmanager
-    def _holding(self):
-        "Change several controls without a redraw for each."
-        self._hold = True
-        try: yield
-        finally: self._hold = False
-
-    def _recapture(self, redraw: bool = True):
-        if self._hold and redraw: return
-        try:
-            self.att, self.error = capture_attention(self.model, self.tok, self.text.value, self.max_tokens), None
-        except TinyStoriesError as e:
-            self.att, self.error = None, str(e)
-            self.html.value = f"<span style='color:#c00'>{html.escape(self.error)}</span>"
-            return
-        first, hold = self.query.max == 0, self._hold
-        self._hold = True
-        try:
-            if list(self.layer.options) != list(range(self.att.n_layer)): self.layer.options = list(range(self.att.n_layer))
-            if list(self.head.options) != list(range(self.att.n_head)): self.head.options = list(range(self.att.n_head))
-            self.query.max = self.att.T - 1                      # a query past the end moves to the last token
-            if first: self.query.value = self.att.T - 1
-        finally: self._hold = hold
-        if redraw: self._redraw()
-
-    def _redraw(self):
-        if self._hold or self.att is None: return
-        l, h, q = self.layer.value, self.head.value, self.query.value
-        self.ax.clear()
-        plot_attention(self.att.head(l, h), self.att.pieces, ax=self.ax, title=f"layer {l}, head {h}", query=q, max_labels=self.max_labels)
-        buf = io.BytesIO(); self.fig.savefig(buf, format="png", dpi=72)
-        self.image.value = buf.getvalue()
-        self.html.value = str(query_html(self.att, l, h, q))
-
     def _ipython_display_(self):
         from IPython.display import display
         display(self.panel)
+
+# %% ../../nbs/05_studies/00_attention.ipynb #743b7eea
+@patch
+def _recapture(self: AttentionWidget, redraw: bool = True):
+    if self._hold and redraw: return
+    try:
+        self.att, self.error = capture_attention(self.model, self.tok, self.text.value, self.max_tokens), None
+    except TinyStoriesError as e:
+        self.att, self.error = None, str(e)
+        self.html.value = f"<span style='color:#c00'>{html.escape(self.error)}</span>"
+        return
+    first, hold = self.query.max == 0, self._hold
+    self._hold = True
+    try:
+        if list(self.layer.options) != list(range(self.att.n_layer)): self.layer.options = list(range(self.att.n_layer))
+        if list(self.head.options) != list(range(self.att.n_head)): self.head.options = list(range(self.att.n_head))
+        self.query.max = self.att.T - 1                      # a query past the end moves to the last token
+        if first: self.query.value = self.att.T - 1
+    finally: self._hold = hold
+    if redraw: self._redraw()
+
+@patch
+def _redraw(self: AttentionWidget):
+    if self._hold or self.att is None: return
+    l, h, q = self.layer.value, self.head.value, self.query.value
+    self.ax.clear()
+    plot_attention(self.att.head(l, h), self.att.pieces, ax=self.ax, title=f"layer {l}, head {h}", query=q, max_labels=self.max_labels)
+    buf = io.BytesIO(); self.fig.savefig(buf, format="png", dpi=72)
+    self.image.value = buf.getvalue()
+    self.html.value = str(query_html(self.att, l, h, q))
+
+# %% ../../nbs/05_studies/00_attention.ipynb #99d775e1
+@patch(as_prop=True)
+def state(self: AttentionWidget) -> dict:
+    "Settings and what is shown, as plain values."
+    a, q = self.att, self.query.value
+    row = a.head(self.layer.value, self.head.value)[q] if a is not None else np.zeros(0)
+    top = [int(i) for i in np.argsort(-row, kind="stable")[:5]]
+    return dict(text=self.text.value, layer=self.layer.value, head=self.head.value, query=q,
+                n_tokens=a.T if a else 0, query_token=a.pieces[q] if a else None,
+                attended=[(i, a.pieces[i], round(float(row[i]), 4)) for i in top] if a else [], error=self.error)
+
+# %% ../../nbs/05_studies/00_attention.ipynb #d17e04c6
+@patch
+@contextlib.contextmanager
+def _holding(self: AttentionWidget):
+    "Change several controls without a redraw for each."
+    self._hold = True
+    try: yield
+    finally: self._hold = False
+
+@patch
+def set(self: AttentionWidget, **kw):
+    "Set controls by name (text, layer, head, query), then redraw once."
+    allowed = ("text", "layer", "head", "query")
+    for k in kw:
+        if k not in allowed: raise TinyStoriesError(f"AttentionWidget has no control {k!r}", hint=f"one of {', '.join(allowed)}")
+    with self._holding():
+        if "text" in kw:
+            self.text.value = kw["text"]
+            self._recapture(redraw=False)
+        for k in ("layer", "head"):
+            if k in kw:
+                if kw[k] not in getattr(self, k).options:
+                    raise TinyStoriesError(f"AttentionWidget: no {k} {kw[k]!r}", hint=f"choose from {list(getattr(self, k).options)}")
+                getattr(self, k).value = kw[k]
+        if "query" in kw:
+            if not 0 <= kw["query"] <= self.query.max:
+                raise TinyStoriesError(f"AttentionWidget: query {kw['query']} is outside the text's {self.query.max + 1} tokens")
+            self.query.value = kw["query"]
+    self._redraw()
+    return self

@@ -6,15 +6,18 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/05_studies/dynamics.html.m
 
 # %% ../../nbs/05_studies/03_dynamics.ipynb #d3235aa0
 from __future__ import annotations
-import argparse, dataclasses, math
+import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
-from ..core import Config, TinyStoriesError, logger, need_dir, progress, read_json, sha256_json, write_json
-from .sweep import eval_settings, evaluate_checkpoint, lower_is_better, make_judge
+from ..core import Config, TinyStoriesError, atomic_write, logger, need_dir, progress, read_json, sha256_json, write_json
+from ..eval.judge import check_judge_settings
+from ..eval.runner import EvalConfig
+from ..model.checkpoint import list_checkpoints
+from .study_eval import check_no_key, eval_settings, evaluate_checkpoint, lower_is_better, summary_columns
 
 # %% auto #0
-__all__ = ['DYNAMICS_FORMAT', 'DynamicsConfig', 'evaluate_run', 'dynamics_table', 'metric_columns', 'normalise', 'arrival',
+__all__ = ['DYNAMICS_FORMAT', 'DynamicsConfig', 'dynamics_table', 'evaluate_run', 'metric_columns', 'normalise', 'arrival',
            'plot_dynamics', 'cli_dynamics']
 
 # %% ../../nbs/05_studies/03_dynamics.ipynb #22c4c1cf
@@ -30,60 +33,48 @@ class DynamicsConfig(Config):
     def __post_init__(self):
         super().__post_init__()                     # every number finite
         if not 0 < self.frac <= 1: raise TinyStoriesError(f"DynamicsConfig: frac must be in (0, 1], got {self.frac}")
-        if self.judge is not None and (keys := [k for k in self.judge if "key" in k.lower() and k != "api_key_env"]):
-            raise TinyStoriesError(f"DynamicsConfig: judge setting {keys[0]!r} looks like an API key",
-                                   hint="keep keys in the environment and name the variable with api_key_env")
+        check_no_key(self.judge, "DynamicsConfig")
 
 # %% ../../nbs/05_studies/03_dynamics.ipynb #59a3a093
 DYNAMICS_FORMAT = "tinystories_nb.dynamics/1"
-
-def _eval_settings(cfg: DynamicsConfig) -> dict | None:
-    return eval_settings(cfg.eval, "dynamics eval settings") if cfg.evaluate else None
 
 def _ckpt_record(ck) -> dict:
     "What the trainer recorded about a checkpoint: step, tokens, validation loss and bits per byte."
     m = ck.metrics
     return {"step": ck.step, "tokens": ck.meta.get("tokens"), "val_loss": m.get("val_loss"), "val_bpb": m.get("val_bpb")}
 
+def _evaluate_ckpt(ck, d: Path, settings: dict | None, cfg: DynamicsConfig) -> dict:
+    "The record of checkpoint `ck`: read from `d/dynamics.json` if made with the same weights and settings, else evaluated into `d`."
+    weights = ck.meta.get("files", {}).get("model.safetensors", {}).get("sha256")
+    key = sha256_json({"weights": weights, "step": ck.step, "eval": settings, "judge": cfg.judge})
+    cached = read_json(d/"dynamics.json", "dynamics record") if (d/"dynamics.json").exists() else None
+    if cached is not None and cached.get("key") == key: return cached
+    rec = {"format": DYNAMICS_FORMAT, "key": key, **_ckpt_record(ck), "metrics": None}
+    if settings is not None: rec["metrics"] = evaluate_checkpoint(ck.path, d, settings, cfg.judge, device=cfg.device)["metrics"]
+    write_json(d/"dynamics.json", rec)                               # last: marks this checkpoint done
+    return rec
+
+def dynamics_table(records: list[dict]):
+    "One row per checkpoint (index: step): tokens, validation loss and bpb, each eval metric's mean and interval."
+    import pandas as pd
+    base = ("step", "tokens", "val_loss", "val_bpb")
+    rows = [{**{k: r.get(k) for k in base}, **summary_columns(r.get("metrics"), taken=base)} for r in records]
+    return pd.DataFrame(rows).sort_values("step").set_index("step")
+
+# %% ../../nbs/05_studies/03_dynamics.ipynb #5ebc7023
 def evaluate_run(run, out, cfg: DynamicsConfig | None = None, steps=None):
     "Evaluate every checkpoint of `run` (or those at `steps`) into `out`, reusing earlier results; a DataFrame, one row per checkpoint."
-    from tinystories_nb.model.checkpoint import list_checkpoints
     cfg = cfg or DynamicsConfig()
     run, out = Path(run), need_dir(out, "dynamics directory")
     cks = list_checkpoints(run)
     if steps is not None: cks = [c for c in cks if c.step in set(steps)]
     if not cks: raise TinyStoriesError(f"no complete checkpoint in {run}", hint="train with keep_last = 0 (and ckpt_every) to keep checkpoints along the way")
     if len(cks) < 2: logger.warning("%s has a single checkpoint: there is no dynamics to see", run)
-    settings = _eval_settings(cfg)
-    if settings is not None and cfg.judge: make_judge(cfg.judge)          # bad judge settings or a missing key: fail now
-    records = []
-    for ck in progress(cks, desc="checkpoints", unit="ckpt"):
-        d = out/ck.path.name
-        weights = ck.meta.get("files", {}).get("model.safetensors", {}).get("sha256")
-        key = sha256_json({"weights": weights, "step": ck.step, "eval": settings, "judge": cfg.judge})
-        cached = read_json(d/"dynamics.json", "dynamics record") if (d/"dynamics.json").exists() else None
-        if cached is not None and cached.get("key") == key: records.append(cached); continue
-        rec = {"format": DYNAMICS_FORMAT, "key": key, **_ckpt_record(ck), "metrics": None}
-        if settings is not None:
-            rec["metrics"] = evaluate_checkpoint(ck.path, d, settings, cfg.judge, device=cfg.device)["metrics"]
-        write_json(d/"dynamics.json", rec)                               # last: marks this checkpoint done
-        records.append(rec)
-    df = dynamics_table(records)
-    from tinystories_nb.core import atomic_write
+    settings = eval_settings(cfg.eval, "dynamics eval settings") if cfg.evaluate else None
+    if settings is not None and cfg.judge: check_judge_settings(cfg.judge, "dynamics judge settings")   # a missing key: fail now
+    df = dynamics_table([_evaluate_ckpt(ck, out/ck.path.name, settings, cfg) for ck in progress(cks, desc="checkpoints", unit="ckpt")])
     with atomic_write(out/"dynamics.csv") as f: df.to_csv(f)
     return df
-
-def dynamics_table(records: list[dict]):
-    "One row per checkpoint (index: step): tokens, validation loss and bpb, each eval metric's mean and interval."
-    import pandas as pd
-    rows = []
-    for r in records:
-        row = {k: r.get(k) for k in ("step", "tokens", "val_loss", "val_bpb")}
-        for name, m in (r.get("metrics") or {}).items():
-            col = f"eval_{name}" if name in row else name
-            row[col], row[f"{col}_ci_low"], row[f"{col}_ci_high"] = m.get("mean"), m.get("ci_low"), m.get("ci_high")
-        rows.append(row)
-    return pd.DataFrame(rows).sort_values("step").set_index("step")
 
 # %% ../../nbs/05_studies/03_dynamics.ipynb #1c7f5be1
 _SKIP = ("tokens", "words", "loop_period", "n", "age")
@@ -103,6 +94,7 @@ def metric_columns(df) -> list[str]:
         if v.notna().sum() >= 2 and v.max() > v.min(): out.append(c)
     return out
 
+# %% ../../nbs/05_studies/03_dynamics.ipynb #743a92f7
 def normalise(df, metrics=None):
     "Each metric min-max scaled over the run to [0, 1], oriented so that 1 is its best value."
     import pandas as pd
@@ -157,14 +149,32 @@ def plot_dynamics(df, metrics=None, frac: float = 0.8, x: str = "step", logx: bo
     return fig
 
 # %% ../../nbs/05_studies/03_dynamics.ipynb #d8fd9f74
-def _eval_default(name: str):
-    "The default of an `EvalConfig` setting, for help texts."
-    try: from tinystories_nb.eval.evaluate import EvalConfig
-    except ImportError: return "the eval runner's"
-    return getattr(EvalConfig, name)
+def _dynamics_config(args) -> DynamicsConfig:
+    "The command's settings: the --config file's (or the defaults), with the flags given on top."
+    cfg = DynamicsConfig.load(args.config) if args.config else DynamicsConfig()
+    flags = {"evalset": args.evalset, "n_per_prompt": args.n_per_prompt, "max_new_tokens": args.max_new_tokens,
+             "probes": args.probes, "bootstrap": args.bootstrap}
+    judge = cfg.judge
+    if args.judge == "none": judge = None
+    elif args.judge == "openai":
+        if not args.model: raise TinyStoriesError("--judge openai needs --model", hint="e.g. --model gpt-4o")
+        judge = {"model": args.model, "base_url": args.base_url, **({"api_key_env": args.api_key_env} if args.api_key_env else {})}
+    elif args.model or args.base_url: raise TinyStoriesError("--model/--base-url are for the judge", hint="add --judge openai")
+    return cfg.replace(eval={**cfg.eval, **{k: v for k, v in flags.items() if v is not None}}, judge=judge,
+                       evaluate=cfg.evaluate and not args.no_eval, frac=args.frac if args.frac is not None else cfg.frac,
+                       device=args.device or cfg.device)
 
+def _print_dynamics(df, frac: float) -> list[str]:
+    "Print the table's metrics and the step at which each arrives; the metric columns."
+    metrics = metric_columns(df)
+    print(df[[c for c in ("tokens", *metrics) if c in df.columns]].to_string(float_format=lambda v: f"{v:.3f}"))
+    print(f"\nstep at which each metric reaches {frac:.0%} of its final gain (earliest first):")
+    for m, s in arrival(df, metrics, frac).items(): print(f"  {m:<24} {'never (no gain)' if s != s else f'{s:,.0f}'}")
+    return metrics
+
+# %% ../../nbs/05_studies/03_dynamics.ipynb #d6d54177
 def cli_dynamics(p: argparse.ArgumentParser):
-    d = lambda name: f"(default: {_eval_default(name)})"
+    d = lambda name: f"(default: {getattr(EvalConfig, name)})"
     p.add_argument("--run", required=True, metavar="RUN", help="run directory whose checkpoints to evaluate (train with keep_last = 0)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (one eval per checkpoint, dynamics.csv, dynamics.png)")
     p.add_argument("--config", metavar="FILE", help="DynamicsConfig settings (.toml/.json/.yaml); flags override them")
@@ -183,27 +193,9 @@ def cli_dynamics(p: argparse.ArgumentParser):
     g.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")
     g.add_argument("--api-key-env", help="environment variable holding the key; 'none': no key (default: OPENAI_API_KEY)")
     def run(args):
-        cfg = DynamicsConfig.load(args.config) if args.config else DynamicsConfig()
-        flags = {"evalset": args.evalset, "n_per_prompt": args.n_per_prompt, "max_new_tokens": args.max_new_tokens,
-                 "probes": args.probes, "bootstrap": args.bootstrap}
-        ev = {**cfg.eval, **{k: v for k, v in flags.items() if v is not None}}
-        judge = cfg.judge
-        if args.judge == "none": judge = None
-        elif args.judge == "openai":
-            if not args.model: raise TinyStoriesError("--judge openai needs --model", hint="e.g. --model gpt-4o")
-            judge = {"model": args.model, "base_url": args.base_url}
-            if args.api_key_env: judge["api_key_env"] = args.api_key_env
-        elif args.model or args.base_url: raise TinyStoriesError("--model/--base-url are for the judge", hint="add --judge openai")
-        cfg = cfg.replace(eval=ev, judge=judge, evaluate=cfg.evaluate and not args.no_eval,
-                          frac=args.frac if args.frac is not None else cfg.frac, device=args.device or cfg.device)
+        cfg = _dynamics_config(args)
         df = evaluate_run(args.run, args.out, cfg)
-        metrics = metric_columns(df)
-        cols = [c for c in ("tokens", *metrics) if c in df.columns]
-        print(df[cols].to_string(float_format=lambda v: f"{v:.3f}"))
-        arr = arrival(df, metrics, cfg.frac)
-        print(f"\nstep at which each metric reaches {cfg.frac:.0%} of its final gain (earliest first):")
-        for m, s in arr.items(): print(f"  {m:<24} {'never (no gain)' if s != s else f'{s:,.0f}'}")
-        if metrics:
+        if metrics := _print_dynamics(df, cfg.frac):
             import matplotlib.pyplot as plt
             fig = plot_dynamics(df, metrics, cfg.frac)
             fig.savefig(Path(args.out)/"dynamics.png", dpi=110, bbox_inches="tight"); plt.close(fig)

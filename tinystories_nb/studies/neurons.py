@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 import numpy as np
 import torch
-from ..core import TinyStoriesError, logger, progress
-from .attention import Highlighted, context_length, decode_pieces, encode, highlight, names, words, words_to_tokens
+from fastcore.basics import patch
+from ..core import TinyStoriesError, batched, logger, progress
+from .attention import Highlighted, character_names, context_length, decode_pieces, encode, eval_mode
+from .attention import fig_ax, highlight, model_device, word_spans, words_to_tokens
 
 # %% auto #0
 __all__ = ['LABELS', 'mlp_projections', 'record_neurons', 'neuron_activations', 'stream_activations', 'TopContexts',
-           'RunningTopK', 'top_contexts', 'context_pieces', 'neuron_html', 'name_mentions', 'rank_neurons',
+           'RunningTopK', 'top_contexts', 'context_pieces', 'neuron_html', 'name_mentions', 'cohens_d', 'rank_neurons',
            'plot_effect_sizes', 'neuron_summary', 'NeuronBrowser']
 
 # %% ../../nbs/05_studies/01_neurons.ipynb #666d7cce
@@ -32,6 +34,7 @@ def mlp_projections(model) -> list:
     raise TinyStoriesError(f"cannot find the MLP layers of a {type(model).__name__}",
                            hint="supported: the package's GPT, and transformers GPT-2, GPT-Neo, GPT-NeoX and Llama-style models")
 
+# %% ../../nbs/05_studies/01_neurons.ipynb #3eca5a9a
 def _check_layer(model, layer: int) -> int:
     n = len(mlp_projections(model))
     if not -n <= layer < n: raise TinyStoriesError(f"layer {layer} does not exist: the model has {n} layer(s)", hint=f"use 0..{n - 1}")
@@ -54,61 +57,56 @@ def record_neurons(model, layers, stop: bool = False):
     finally:
         for h in handles: h.remove()
 
-@contextlib.contextmanager
-def _eval(model):
-    was = model.training
-    model.eval()
-    try: yield model
-    finally: model.train(was)
-
+# %% ../../nbs/05_studies/01_neurons.ipynb #1051b7d7
 @torch.no_grad()
 def neuron_activations(model, idx: torch.Tensor, layer: int) -> torch.Tensor:
     "The neuron activations (B, T, n_neurons) of `layer` for token ids `idx`, in float32; layers above it are not run."
     layer = _check_layer(model, layer)
-    with _eval(model), record_neurons(model, [layer], stop=True) as acts:
+    with eval_mode(model), record_neurons(model, [layer], stop=True) as acts:
         try:
             if hasattr(model, "cfg"): model(idx)
             else: model(input_ids=idx)
         except _Stop: pass
     return acts[layer].float()
 
-# %% ../../nbs/05_studies/01_neurons.ipynb #a6e7bde4
+# %% ../../nbs/05_studies/01_neurons.ipynb #caef882a
 def _story_text(s, i: int) -> str:
     text = getattr(s, "text", s)
     if not isinstance(text, str): raise TinyStoriesError(f"story {i} of the stream is a {type(s).__name__}, not a text or a Story")
     return text
 
+def _tokenized(tok, stories: Iterable, limit: int | None, counts: dict, desc: str = "stories"):
+    "Yield `(i, ids, pieces)` for each non-empty story `i` of the stream, cut to `limit` tokens; `counts` the stories, empty and cut."
+    counts.update(stories=0, empty=0, cut=0)
+    total = len(stories) if hasattr(stories, "__len__") else None
+    for i, s in enumerate(progress(stories, total=total, desc=desc, unit="story")):
+        ids, pieces = encode(tok, _story_text(s, i))
+        counts["stories"] += 1
+        if not ids: counts["empty"] += 1; continue
+        if limit and len(ids) > limit: ids, pieces, counts["cut"] = ids[:limit], pieces[:limit], counts["cut"] + 1
+        yield i, ids, pieces
+
+# %% ../../nbs/05_studies/01_neurons.ipynb #a0dc1f5d
 def stream_activations(model, tok, stories: Iterable, layer: int, batch_size: int = 16, max_tokens: int | None = None,
                        desc: str = "neurons", counts: dict | None = None):
     "Yield `(rows, pieces, idx, valid, acts)` per batch: story indices, token pieces, ids (B, T), mask (B, T), activations (B, T, n)."
     layer = _check_layer(model, layer)
     if batch_size < 1: raise TinyStoriesError(f"batch_size must be at least 1, got {batch_size}")
     limits = [n for n in (max_tokens, context_length(model)) if n]
-    limit, dev = (min(limits) if limits else None), next(model.parameters()).device
+    limit, dev = (min(limits) if limits else None), model_device(model)
     counts = counts if counts is not None else {}
-    counts.update(stories=0, empty=0, cut=0)
-    total = len(stories) if hasattr(stories, "__len__") else None
-    def run(batch):
+    for batch in batched(_tokenized(tok, stories, limit, counts, desc), batch_size):
         T = max(len(ids) for _, ids, _ in batch)
         idx = torch.zeros(len(batch), T, dtype=torch.long)
         valid = torch.zeros(len(batch), T, dtype=torch.bool)
         for b, (_, ids, _) in enumerate(batch):
             idx[b, :len(ids)] = torch.tensor(ids); valid[b, :len(ids)] = True          # right padding: causal, so harmless
         acts = neuron_activations(model, idx.to(dev), layer).cpu()                      # (B, T, n)
-        return [i for i, _, _ in batch], [p for _, _, p in batch], idx, valid, acts
-    batch = []
-    for i, s in enumerate(progress(stories, total=total, desc=desc, unit="story")):
-        ids, pieces = encode(tok, _story_text(s, i))
-        counts["stories"] += 1
-        if not ids: counts["empty"] += 1; continue
-        if limit and len(ids) > limit: ids, pieces, counts["cut"] = ids[:limit], pieces[:limit], counts["cut"] + 1
-        batch.append((i, ids, pieces))
-        if len(batch) == batch_size: yield run(batch); batch = []
-    if batch: yield run(batch)
-    if counts["cut"] or counts["empty"]:
+        yield [i for i, _, _ in batch], [p for _, _, p in batch], idx, valid, acts
+    if counts.get("cut") or counts.get("empty"):
         logger.info("%d stories: %d cut to %d tokens, %d empty (skipped)", counts["stories"], counts["cut"], limit or 0, counts["empty"])
 
-# %% ../../nbs/05_studies/01_neurons.ipynb #caef882a
+# %% ../../nbs/05_studies/01_neurons.ipynb #04de521e
 @dataclass
 class TopContexts:
     "Every neuron's `k` highest activations in one layer over a stream of stories, with the tokens around each."
@@ -130,47 +128,59 @@ class TopContexts:
     @property
     def center_ids(self) -> np.ndarray: return self.ctx_ids[:, :, self.window]   # (n, k) the top tokens themselves
 
-    def purity(self) -> np.ndarray:
-        "Per neuron, the share of its top contexts whose token is the most frequent one among them (1.0: a single-token neuron)."
-        c = self.center_ids
-        return np.array([np.unique(r[r >= 0], return_counts=True)[1].max(initial=0) / max((r >= 0).sum(), 1) for r in c])
+# %% ../../nbs/05_studies/01_neurons.ipynb #23ea03a9
+@patch
+def purity(self: TopContexts) -> np.ndarray:
+    "Per neuron, the share of its top contexts whose token is the most frequent one among them (1.0: a single-token neuron)."
+    c = self.center_ids
+    return np.array([np.unique(r[r >= 0], return_counts=True)[1].max(initial=0) / max((r >= 0).sum(), 1) for r in c])
 
+# %% ../../nbs/05_studies/01_neurons.ipynb #7cf03fc0
 class RunningTopK:
     "Per-neuron top `k` activations with their contexts, updated batch by batch in bounded memory."
     def __init__(self, k: int, window: int):
         if k < 1 or window < 0: raise TinyStoriesError(f"top_contexts: k must be at least 1 and window not negative, got k={k}, window={window}")
         self.k, self.window, self.top, self.total, self.n_tokens = k, window, None, None, 0
 
-    def add(self, rows, idx, valid, acts):
-        "Merge one batch: story indices `rows`, ids and mask (B, T), activations (B, T, n)."
-        k, w, W = self.k, self.window, 2 * self.window + 1
-        B, T, n = acts.shape
-        if self.top is None:
-            self.top = dict(values=torch.full((n, k), -torch.inf), story=torch.full((n, k), -1), pos=torch.full((n, k), -1),
-                            ctx_ids=torch.full((n, k, W), -1), ctx_acts=torch.zeros(n, k, W))
-            self.total = torch.zeros(n, dtype=torch.float64)
-        flat = acts[valid]                                                    # (N, n) real tokens only
-        self.total += flat.sum(0, dtype=torch.float64); self.n_tokens += len(flat)
-        bv, bi = flat.topk(min(k, len(flat)), dim=0)                          # (kk, n) this batch's best per neuron
-        b, t = valid.nonzero(as_tuple=True)
-        b, t = b[bi], t[bi]                                                   # (kk, n) row and position of each
-        span = t[..., None] + torch.arange(W)                                 # (kk, n, W) positions in the padded frame
-        ids_ext = torch.full((B, T + 2 * w), -1, dtype=torch.long)
-        ids_ext[:, w:w + T] = torch.where(valid, idx, -1)
-        acts_ext = torch.zeros(B, T + 2 * w, n)
-        acts_ext[:, w:w + T] = acts * valid[..., None]
-        neuron = torch.arange(n)[None, :, None]
-        cand = dict(values=bv.T, story=torch.as_tensor(rows)[b].T, pos=t.T,
-                    ctx_ids=ids_ext[b[..., None], span].transpose(0, 1), ctx_acts=acts_ext[b[..., None], span, neuron].transpose(0, 1))
-        merged = {key: torch.cat([self.top[key], cand[key]], 1) for key in self.top}     # (n, k + kk, ...)
-        keep = merged["values"].topk(k, dim=1).indices                                  # (n, k)
-        self.top = {key: v.gather(1, keep if v.ndim == 2 else keep[..., None].expand(-1, -1, W)) for key, v in merged.items()}
+def _batch_top_k(rows, idx, valid, acts, flat, k: int, w: int) -> dict:
+    "A batch's top `k` per neuron of `flat = acts[valid]`: values, story, pos (n, kk) and contexts of `w` tokens each side (n, kk, 2w+1)."
+    B, T, n = acts.shape
+    bv, bi = flat.topk(min(k, len(flat)), dim=0)                          # (kk, n) this batch's best per neuron
+    b, t = valid.nonzero(as_tuple=True)
+    b, t = b[bi], t[bi]                                                   # (kk, n) row and position of each
+    span = t[..., None] + torch.arange(2 * w + 1)                         # (kk, n, W) positions in the padded frame
+    ids_ext = torch.full((B, T + 2 * w), -1, dtype=torch.long)
+    ids_ext[:, w:w + T] = torch.where(valid, idx, -1)
+    acts_ext = torch.zeros(B, T + 2 * w, n)
+    acts_ext[:, w:w + T] = acts * valid[..., None]
+    neuron = torch.arange(n)[None, :, None]
+    return dict(values=bv.T, story=torch.as_tensor(rows)[b].T, pos=t.T,
+                ctx_ids=ids_ext[b[..., None], span].transpose(0, 1), ctx_acts=acts_ext[b[..., None], span, neuron].transpose(0, 1))
 
-    def result(self, layer: int, n_stories: int) -> TopContexts:
-        if self.top is None: raise TinyStoriesError("top_contexts: the stream has no story with any token", hint="pass a non-empty list of stories")
-        return TopContexts(layer=layer, **{key: v.numpy() for key, v in self.top.items()}, mean=(self.total / self.n_tokens).float().numpy(),
-                           window=self.window, n_stories=n_stories, n_tokens=self.n_tokens)
+# %% ../../nbs/05_studies/01_neurons.ipynb #c0b89cda
+@patch
+def add(self: RunningTopK, rows, idx, valid, acts):
+    "Merge one batch: story indices `rows`, ids and mask (B, T), activations (B, T, n)."
+    k, W, n = self.k, 2 * self.window + 1, acts.shape[2]
+    if self.top is None:
+        self.top = dict(values=torch.full((n, k), -torch.inf), story=torch.full((n, k), -1), pos=torch.full((n, k), -1),
+                        ctx_ids=torch.full((n, k, W), -1), ctx_acts=torch.zeros(n, k, W))
+        self.total = torch.zeros(n, dtype=torch.float64)
+    flat = acts[valid]                                                    # (N, n) real tokens only
+    self.total += flat.sum(0, dtype=torch.float64); self.n_tokens += len(flat)
+    cand = _batch_top_k(rows, idx, valid, acts, flat, k, self.window)
+    merged = {key: torch.cat([self.top[key], cand[key]], 1) for key in self.top}     # (n, k + kk, ...)
+    keep = merged["values"].topk(k, dim=1).indices                                  # (n, k)
+    self.top = {key: v.gather(1, keep if v.ndim == 2 else keep[..., None].expand(-1, -1, W)) for key, v in merged.items()}
 
+@patch
+def result(self: RunningTopK, layer: int, n_stories: int) -> TopContexts:
+    "The `TopContexts` of what was added."
+    if self.top is None: raise TinyStoriesError("top_contexts: the stream has no story with any token", hint="pass a non-empty list of stories")
+    return TopContexts(layer=layer, **{key: v.numpy() for key, v in self.top.items()}, mean=(self.total / self.n_tokens).float().numpy(),
+                       window=self.window, n_stories=n_stories, n_tokens=self.n_tokens)
+
+# %% ../../nbs/05_studies/01_neurons.ipynb #459e74e4
 def top_contexts(model, tok, stories: Iterable, layer: int, k: int = 10, window: int = 8, batch_size: int = 16,
                  max_tokens: int | None = None) -> TopContexts:
     "The `k` top-activating tokens of every neuron of `layer`, with `window` tokens of context on each side, over `stories`."
@@ -179,11 +189,12 @@ def top_contexts(model, tok, stories: Iterable, layer: int, k: int = 10, window:
         keeper.add(rows, idx, valid, acts)
     return keeper.result(_check_layer(model, layer), counts.get("stories", 0))
 
-# %% ../../nbs/05_studies/01_neurons.ipynb #20f34070
+# %% ../../nbs/05_studies/01_neurons.ipynb #107a8c92
 def context_pieces(tok, ids) -> list[str]:
     "Display pieces for context ids (-1 padding dropped, newlines shown as ⏎)."
     return [p.replace("\n", "⏎") for p in decode_pieces(tok, [i for i in ids if i >= 0])]
 
+# %% ../../nbs/05_studies/01_neurons.ipynb #20f34070
 def neuron_html(tc: TopContexts, tok, neuron: int, n: int | None = None) -> Highlighted:
     "A neuron's top contexts as highlighted text, best first."
     if not 0 <= neuron < tc.n_neurons: raise TinyStoriesError(f"neuron {neuron} does not exist: layer {tc.layer} has {tc.n_neurons}")
@@ -206,14 +217,31 @@ LABELS = {0: "other", 1: "first mention", 2: "later mention"}
 def name_mentions(pieces) -> np.ndarray:
     "Per token: 1 = part of the first mention of a character name, 2 = of a later mention, 0 = anything else."
     text = "".join(pieces)
-    found, seen, first, later = names(text), set(), [], []
-    for s, e, w, _ in words(text):
+    found, seen, first, later = character_names(text), set(), [], []
+    for s, e, w, _ in word_spans(text):
         if w in found:
             (later if w in seen else first).append((s, e)); seen.add(w)
     labels = np.zeros(len(pieces), dtype=np.int8)
     labels[words_to_tokens(pieces, later)] = 2
     labels[words_to_tokens(pieces, first)] = 1
     return labels
+
+
+
+# %% ../../nbs/05_studies/01_neurons.ipynb #af443d10
+def _add_label_moments(stats: dict, acts: torch.Tensor, labels: np.ndarray):
+    "Add the activations `acts` (T, n) of each label to `stats[label] = [count, sum, sum of squares]` (per neuron, float64)."
+    for v in np.unique(labels):
+        x = acts[torch.from_numpy(labels == v)]
+        s = stats.setdefault(int(v), [0, torch.zeros(acts.shape[1], dtype=torch.float64), torch.zeros(acts.shape[1], dtype=torch.float64)])
+        s[0] += len(x); s[1] += x.sum(0); s[2] += (x * x).sum(0)
+
+def cohens_d(n1, s1, q1, n0, s0, q0):
+    "Cohen's d of group 1 against group 0 from their counts `n`, sums `s` and sums of squares `q`: mean difference over pooled SD."
+    m1, m0 = s1 / n1, s0 / n0
+    ss = (q1 - n1 * m1 ** 2) + (q0 - n0 * m0 ** 2)                           # within-group sums of squares
+    sd = (ss.clamp(min=0) / max(n1 + n0 - 2, 1)).sqrt()
+    return (m1 - m0) / sd.clamp(min=1e-6)
 
 # %% ../../nbs/05_studies/01_neurons.ipynb #b60e1841
 def rank_neurons(model, tok, stories: Iterable, layer: int, labeler: Callable = name_mentions, positive: int = 1,
@@ -226,35 +254,27 @@ def rank_neurons(model, tok, stories: Iterable, layer: int, labeler: Callable = 
         for b, (row, p) in enumerate(zip(rows, pieces)):
             lab = np.asarray(labeler(p))
             if lab.shape != (len(p),): raise TinyStoriesError(f"rank_neurons: the labeler gave {lab.shape} labels for the {len(p)} tokens of story {row}")
-            a = acts[b, :len(p)].double()                                      # (T, n)
-            for v in np.unique(lab):
-                x = a[torch.from_numpy(lab == v)]
-                s = stats.setdefault(int(v), [0, torch.zeros(a.shape[1], dtype=torch.float64), torch.zeros(a.shape[1], dtype=torch.float64)])
-                s[0] += len(x); s[1] += x.sum(0); s[2] += (x * x).sum(0)
+            _add_label_moments(stats, acts[b, :len(p)].double(), lab)
     n_stories = counts.get("stories", 0)
     if positive not in stats:
         raise TinyStoriesError(f"rank_neurons: no token of the {n_stories} stories has label {positive} ({label_names.get(positive, positive)})",
                                hint="the labeler found nothing to compare: for name_mentions, pass stories with named characters")
-    n1, s1, q1 = stats[positive]
     rest = [v for k, v in stats.items() if k != positive]
     if not rest: raise TinyStoriesError(f"rank_neurons: every token has label {positive}; there is nothing to compare with")
-    n0, s0, q0 = sum(r[0] for r in rest), sum(r[1] for r in rest), sum(r[2] for r in rest)
-    m1, m0 = s1 / n1, s0 / n0
-    ss = (q1 - n1 * m1 ** 2) + (q0 - n0 * m0 ** 2)                           # within-group sums of squares
-    sd = (ss.clamp(min=0) / max(n1 + n0 - 2, 1)).sqrt()
-    d = (m1 - m0) / sd.clamp(min=1e-6)
-    df = pd.DataFrame({"effect_size": d.numpy(), "mean_positive": m1.numpy(), "mean_rest": m0.numpy()})
+    (n1, s1, q1), (n0, s0, q0) = stats[positive], [sum(r[i] for r in rest) for i in range(3)]
+    df = pd.DataFrame({"effect_size": cohens_d(n1, s1, q1, n0, s0, q0).numpy(), "mean_positive": (s1 / n1).numpy(), "mean_rest": (s0 / n0).numpy()})
     for v in sorted(stats): df[f"mean_{label_names.get(v, v)}".replace(" ", "_")] = (stats[v][1] / stats[v][0]).numpy()
     df.index.name = "neuron"
     df = df.sort_values("effect_size", ascending=False)
     df.attrs.update(layer=_check_layer(model, layer), positive=positive, n_positive=int(n1), n_tokens=int(n1 + n0), n_stories=n_stories)
     return df
 
+
+
 # %% ../../nbs/05_studies/01_neurons.ipynb #6263bfaa
 def plot_effect_sizes(ranking, top: int = 15, ax=None):
     "Bars of the `top` neurons' mean activation per label, with their effect sizes; returns the figure."
-    from tinystories_nb.studies.attention import _fig_ax
-    fig, ax = _fig_ax(ax, (max(6, 0.45 * top), 3.8))
+    fig, ax = fig_ax(ax, (max(6, 0.45 * top), 3.8))
     r = ranking.head(top)
     cols = [c for c in r.columns if c.startswith("mean_") and c not in ("mean_positive", "mean_rest")] or ["mean_positive", "mean_rest"]
     x, w = np.arange(len(r)), 0.8 / len(cols)
@@ -281,8 +301,7 @@ class NeuronBrowser:
         import ipywidgets as W
         self.tc, self.tok, self.ranking = tc, tok, ranking
         self.order = [int(n) for n in ranking.index] if ranking is not None else list(range(tc.n_neurons))
-        first = self.order[0]
-        self.neuron = W.BoundedIntText(value=first, min=0, max=tc.n_neurons - 1, description="neuron", layout=W.Layout(width="12em"))
+        self.neuron = W.BoundedIntText(value=self.order[0], min=0, max=tc.n_neurons - 1, description="neuron", layout=W.Layout(width="12em"))
         opts = [("(pick)", -1)]
         if ranking is not None:
             opts += [(f"{i + 1}. n{n} (d={d:.2f})", int(n)) for i, (n, d) in enumerate(ranking.effect_size.head(n_ranked).items())]
@@ -299,51 +318,62 @@ class NeuronBrowser:
         self.panel = W.VBox([W.HBox([self.neuron, self.prev_button, self.next_button, self.ranked, self.n_contexts]), self.info, self.view])
         self._render()
 
-    @property
-    def state(self) -> dict:
-        "What is shown, as plain values."
-        n, m = self.neuron.value, self.n_contexts.value
-        ok = np.isfinite(self.tc.values[n, :m])
-        tokens = [p for i in self.tc.center_ids[n, :m][ok] for p in context_pieces(self.tok, [i])]
-        rank = self.order.index(n) + 1 if self.ranking is not None else None
-        picked = self.ranked.value if self.ranked.value >= 0 else None
-        return dict(neuron=n, n_contexts=m, rank=rank, picked=picked, tokens=tokens, values=[round(float(v), 4) for v in self.tc.values[n, :m][ok]],
-                    effect_size=float(self.ranking.effect_size[n]) if self.ranking is not None else None)
-
-    def show(self, neuron: int):
-        "Show `neuron`."
-        if not 0 <= neuron < self.tc.n_neurons:
-            raise TinyStoriesError(f"NeuronBrowser: neuron {neuron} does not exist", hint=f"use 0..{self.tc.n_neurons - 1}")
-        self.neuron.value = int(neuron)
-        return self
-
-    def _step(self, by: int):
-        i = self.order.index(self.neuron.value)
-        return self.show(self.order[(i + by) % len(self.order)])
-    def next(self): return self._step(1)
-    def prev(self): return self._step(-1)
-
-    def set(self, neuron: int | None = None, n_contexts: int | None = None):
-        "Set the neuron and/or the number of contexts shown."
-        if n_contexts is not None:
-            if not 1 <= n_contexts <= self.tc.k: raise TinyStoriesError(f"NeuronBrowser: n_contexts must be 1..{self.tc.k}, got {n_contexts}")
-            self.n_contexts.value = n_contexts
-        if neuron is not None: self.show(neuron)
-        return self
-
-    def _picked(self, change):
-        "The ranked dropdown was changed by the user: show that neuron (not when `_render` is syncing it)."
-        if not self._syncing and change["new"] >= 0: self.show(change["new"])
-
-    def _render(self):
-        self._syncing = True        # keep the dropdown on the shown neuron, or on "(pick)" when it is not listed
-        try: self.ranked.value = self.neuron.value if self.neuron.value in self._listed else -1
-        finally: self._syncing = False
-        s = self.state
-        extra = f", rank {s['rank']} of {len(self.order)}, effect size {s['effect_size']:.2f}" if self.ranking is not None else ""
-        self.info.value = f"purity {self.tc.purity()[s['neuron']]:.2f}{extra}"
-        self.view.value = str(neuron_html(self.tc, self.tok, s["neuron"], s["n_contexts"]))
-
     def _ipython_display_(self):
         from IPython.display import display
         display(self.panel)
+
+# %% ../../nbs/05_studies/01_neurons.ipynb #b5796b9a
+@patch(as_prop=True)
+def state(self: NeuronBrowser) -> dict:
+    "What is shown, as plain values."
+    n, m = self.neuron.value, self.n_contexts.value
+    ok = np.isfinite(self.tc.values[n, :m])
+    tokens = [p for i in self.tc.center_ids[n, :m][ok] for p in context_pieces(self.tok, [i])]
+    rank = self.order.index(n) + 1 if self.ranking is not None else None
+    picked = self.ranked.value if self.ranked.value >= 0 else None
+    return dict(neuron=n, n_contexts=m, rank=rank, picked=picked, tokens=tokens, values=[round(float(v), 4) for v in self.tc.values[n, :m][ok]],
+                effect_size=float(self.ranking.effect_size[n]) if self.ranking is not None else None)
+
+@patch
+def _render(self: NeuronBrowser):
+    self._syncing = True        # keep the dropdown on the shown neuron, or on "(pick)" when it is not listed
+    try: self.ranked.value = self.neuron.value if self.neuron.value in self._listed else -1
+    finally: self._syncing = False
+    s = self.state
+    extra = f", rank {s['rank']} of {len(self.order)}, effect size {s['effect_size']:.2f}" if self.ranking is not None else ""
+    self.info.value = f"purity {self.tc.purity()[s['neuron']]:.2f}{extra}"
+    self.view.value = str(neuron_html(self.tc, self.tok, s["neuron"], s["n_contexts"]))
+
+@patch
+def _picked(self: NeuronBrowser, change):
+    "The ranked dropdown was changed by the user: show that neuron (not when `_render` is syncing it)."
+    if not self._syncing and change["new"] >= 0: self.show(change["new"])
+
+# %% ../../nbs/05_studies/01_neurons.ipynb #c4fb0781
+@patch
+def show(self: NeuronBrowser, neuron: int):
+    "Show `neuron`."
+    if not 0 <= neuron < self.tc.n_neurons:
+        raise TinyStoriesError(f"NeuronBrowser: neuron {neuron} does not exist", hint=f"use 0..{self.tc.n_neurons - 1}")
+    self.neuron.value = int(neuron)
+    return self
+
+@patch
+def _step(self: NeuronBrowser, by: int):
+    i = self.order.index(self.neuron.value)
+    return self.show(self.order[(i + by) % len(self.order)])
+
+@patch
+def next(self: NeuronBrowser): return self._step(1)
+@patch
+def prev(self: NeuronBrowser): return self._step(-1)
+
+# %% ../../nbs/05_studies/01_neurons.ipynb #92071bf2
+@patch
+def set(self: NeuronBrowser, neuron: int | None = None, n_contexts: int | None = None):
+    "Set the neuron and/or the number of contexts shown."
+    if n_contexts is not None:
+        if not 1 <= n_contexts <= self.tc.k: raise TinyStoriesError(f"NeuronBrowser: n_contexts must be 1..{self.tc.k}, got {n_contexts}")
+        self.n_contexts.value = n_contexts
+    if neuron is not None: self.show(neuron)
+    return self

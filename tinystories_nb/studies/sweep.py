@@ -1,4 +1,4 @@
-"""Depth-vs-width sweeps: train and evaluate a grid of models, one independent resumable process per cell, sharded over devices or machines by a shard index; the results table and its plots.
+"""Depth-vs-width sweeps: train and evaluate a grid of models, one independent resumable process per cell, sharded over devices or machines by a shard index; the results table.
 
 Docs: https://tinystories-nb.github.io/tinystories_nb/05_studies/sweep.html.md"""
 
@@ -6,18 +6,22 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/05_studies/sweep.html.md""
 
 # %% ../../nbs/05_studies/02_sweep.ipynb #7ac09757
 from __future__ import annotations
-import argparse, contextlib, dataclasses, datetime, inspect, itertools, json, logging, os, signal, socket, subprocess, sys, time
+import argparse, contextlib, dataclasses, datetime, itertools, json, logging, multiprocessing, os, signal, socket, sys, threading, time
 from dataclasses import dataclass, field
 from pathlib import Path
-import numpy as np
-from ..core import Config, TinyStoriesError, dir_lock, logger, need_dir, progress, read_json, sha256_json, write_json
+from ..core import Config, TinyStoriesError, append_jsonl, atomic_write, dir_lock, logger, need_dir, progress, read_json, sha256_json, write_json
+from ..data.tokenize import load_prepared
+from ..eval.judge import check_judge_settings, judge_key_env
+from ..model.checkpoint import Checkpoints
+from ..model.gpt import count_params, preset
+from ..model.train import TrainConfig, flops_per_token, read_metrics, train
+from .study_eval import check_no_key, eval_settings, evaluate_checkpoint, summary_columns
+from .sweep_plots import HEADLINE, save_plots
 
 # %% auto #0
-__all__ = ['CELL_FORMAT', 'BUSY', 'SWEEP_FORMAT', 'LOWER_IS_BETTER', 'HEADLINE', 'SweepConfig', 'Cell', 'grid', 'shard_cells',
-           'eval_settings', 'cell_spec', 'plan', 'run_cell', 'judge_key_env', 'make_judge', 'evaluate_checkpoint',
-           'SweepResult', 'cell_state', 'prepare_sweep', 'run_sweep', 'cell_row', 'collect', 'lower_is_better',
-           'fit_ticklabels', 'plot_heatmap', 'plot_heatmaps', 'plot_vs_params', 'plot_probes', 'layout_problems',
-           'save_plots', 'cli_sweep']
+__all__ = ['CELL_FORMAT', 'BUSY', 'CELL_PRELOAD', 'SWEEP_FORMAT', 'SweepConfig', 'Cell', 'grid', 'shard_cells', 'cell_spec',
+           'plan', 'run_cell', 'cell_state', 'SweepResult', 'prepare_sweep', 'cell_row', 'collect', 'run_sweep',
+           'cli_sweep']
 
 # %% ../../nbs/05_studies/02_sweep.ipynb #4ec5ffa7
 _GRID_KEYS = ("n_layer", "n_embd", "n_head")
@@ -52,8 +56,7 @@ class SweepConfig(Config):
             raise bad(f"model.{clash[0]} is set by the grid", hint="use layers, widths and heads (or head_dim)")
         if clash := sorted(set(_OWN_TRAIN_KEYS) & set(self.train)):
             raise bad(f"train.{clash[0]} is a sweep setting", hint=f"set {clash[0]} at the top level of the sweep config")
-        if self.judge is not None and (keys := [k for k in self.judge if "key" in k.lower() and k != "api_key_env"]):
-            raise bad(f"judge setting {keys[0]!r} looks like an API key", hint="keep keys in the environment and name the variable with api_key_env")
+        check_no_key(self.judge, "SweepConfig")
 
 # %% ../../nbs/05_studies/02_sweep.ipynb #445ac023
 @dataclass(frozen=True)
@@ -82,30 +85,17 @@ def shard_cells(cells: list[Cell], shard: int = 0, num_shards: int = 1) -> list[
 CELL_FORMAT = "tinystories_nb.sweep_cell/1"
 _RUNTIME_KEYS = ("device", "threads", "compile", "log_every")   # change how fast a run goes, not what it learns
 
-def eval_settings(settings: dict, what: str = "eval settings") -> dict:
-    "`EvalConfig` settings checked and completed with the defaults; 'none' switches off `probes` or `instruct` (config files have no null)."
-    try: from tinystories_nb.eval.evaluate import EvalConfig
-    except ImportError:
-        raise TinyStoriesError(f"{what}: evaluation needs tinystories_nb.eval.evaluate, which is not installed",
-                               hint="set evaluate = false to train only") from None
-    d = {k: None if k in ("probes", "instruct") and str(v).lower() in ("", "none") else v for k, v in settings.items()}
-    return EvalConfig.from_dict(d, what=what).to_dict()
-
-def _eval_settings(cfg: SweepConfig) -> dict | None:
-    "The cells' eval settings, or None when the sweep does not evaluate."
-    return eval_settings(cfg.eval, "sweep eval settings") if cfg.evaluate else None
+def _cell_configs(cfg: SweepConfig, cell: Cell, vocab_size: int, data_dir=None):
+    "The cell's `GPTConfig` and `TrainConfig`; a bad setting is reported with the cell's name."
+    train = {**cfg.train, "preset": cfg.preset, "model": {**cfg.model, **cell.shape}}
+    if data_dir is not None: train["data"] = str(Path(data_dir).resolve())
+    try: return preset(cfg.preset, vocab_size=vocab_size, **train["model"]), TrainConfig.from_dict(train, what="sweep train settings")
+    except TinyStoriesError as e: raise TinyStoriesError(f"sweep cell {cell.name}: {e.msg}", hint=e.hint) from None
 
 def cell_spec(cfg: SweepConfig, cell: Cell, data=None, eval_settings: dict | None = None) -> dict:
     "Everything one cell's process needs: shape, `TrainConfig`, eval and judge settings, and their hashes."
-    from tinystories_nb.model.gpt import count_params, preset
-    from tinystories_nb.model.train import TrainConfig
-    from tinystories_nb.data.tokenize import load_prepared
     data = data if data is not None else load_prepared(_need_data(cfg))
-    try:
-        mcfg = preset(cfg.preset, vocab_size=data.vocab_size, **{**cfg.model, **cell.shape})
-        tcfg = TrainConfig.from_dict({**cfg.train, "preset": cfg.preset, "model": {**cfg.model, **cell.shape},
-                                      "data": str(Path(data.dir).resolve())}, what="sweep train settings")
-    except TinyStoriesError as e: raise TinyStoriesError(f"sweep cell {cell.name}: {e.msg}", hint=e.hint) from None
+    mcfg, tcfg = _cell_configs(cfg, cell, data.vocab_size, data.dir)
     train = tcfg.to_dict()
     learn = {k: v for k, v in train.items() if k not in _RUNTIME_KEYS + ("data",)}
     judge = dict(cfg.judge) if cfg.judge is not None and eval_settings is not None else None
@@ -117,21 +107,18 @@ def _need_data(cfg: SweepConfig) -> str:
     if not cfg.data: raise TinyStoriesError("the sweep has no training data", hint="set data = DIR in the sweep config or pass --data DIR (made by tinystories prepare)")
     return cfg.data
 
+def _eval_settings(cfg: SweepConfig) -> dict | None:
+    "The cells' eval settings, or None when the sweep does not evaluate."
+    return eval_settings(cfg.eval, "sweep eval settings") if cfg.evaluate else None
+
 # %% ../../nbs/05_studies/02_sweep.ipynb #0ccd26cc
 def plan(cfg: SweepConfig, vocab_size: int | None = None, flops_per_s: float | None = None):
     "Per cell: parameters, training tokens and FLOPs, and the hours at a sustained `flops_per_s` if given (a DataFrame)."
     import pandas as pd
-    from tinystories_nb.model.gpt import count_params, preset
-    from tinystories_nb.model.train import TrainConfig, flops_per_token
-    if vocab_size is None:
-        from tinystories_nb.data.tokenize import load_prepared
-        vocab_size = load_prepared(_need_data(cfg)).vocab_size
+    if vocab_size is None: vocab_size = load_prepared(_need_data(cfg)).vocab_size
     rows = []
     for c in grid(cfg):
-        try:
-            m = preset(cfg.preset, vocab_size=vocab_size, **{**cfg.model, **c.shape})
-            t = TrainConfig.from_dict({**cfg.train, "preset": cfg.preset, "model": {**cfg.model, **c.shape}}, what="sweep train settings")
-        except TinyStoriesError as e: raise TinyStoriesError(f"sweep cell {c.name}: {e.msg}", hint=e.hint) from None
+        m, t = _cell_configs(cfg, c, vocab_size)
         T = t.seq_len or m.block_size
         tokens = t.max_steps * t.batch_size * t.grad_accum * T
         f = flops_per_token(m, T)
@@ -141,23 +128,32 @@ def plan(cfg: SweepConfig, vocab_size: int | None = None, flops_per_s: float | N
         rows.append(row)
     return pd.DataFrame(rows).set_index("cell")
 
-# %% ../../nbs/05_studies/02_sweep.ipynb #c2a8daa0
+# %% ../../nbs/05_studies/02_sweep.ipynb #67caac54
 def _trained(ck, tcfg) -> bool:
     "Is a run whose latest checkpoint is `ck` finished training?"
     return ck is not None and (ck.step >= tcfg.max_steps or ck.meta.get("stop_reason") == "early_stopping")
 
 def _step_seconds(run: Path) -> float | None:
     "Time spent in training steps (no evaluation or checkpointing), from the tokens and tokens/s of each metrics line."
-    from tinystories_nb.model.train import read_metrics
     recs = [r for r in read_metrics(run) if r.get("tokens_per_s")] if (run/"metrics.jsonl").exists() else []
     prev, total = 0, 0.0
     for r in recs: total, prev = total + (r["tokens"] - prev) / r["tokens_per_s"], r["tokens"]
     return round(total, 3) if recs else None
 
+# %% ../../nbs/05_studies/02_sweep.ipynb #c2a8daa0
+def _done_record(spec: dict, run: Path, best, last, summary: dict | None) -> dict:
+    "A finished cell's marker: its shape and hashes, the evaluated (best) checkpoint and its numbers, the eval metrics."
+    return {"format": CELL_FORMAT, "cell": spec["cell"], **spec["shape"],
+            "params": spec["params"]["total"], "non_embedding_params": spec["params"]["non_embedding"],
+            "train_hash": spec["train_hash"], "eval_hash": spec["eval_hash"],
+            "checkpoint": best.path.relative_to(run).as_posix(), "step": best.step, "final_step": last.step,
+            "stop_reason": "early_stopping" if last.meta.get("stop_reason") == "early_stopping" else "max_steps",
+            "tokens": best.meta.get("tokens"), "val_loss": best.metrics.get("val_loss"), "val_bpb": best.metrics.get("val_bpb"),
+            "train_seconds": _step_seconds(run), "eval_dir": None if summary is None else "eval",
+            "metrics": None if summary is None else summary["metrics"]}
+
 def run_cell(run) -> str:
     "Train one cell as `RUN/cell.json` says (resuming), evaluate it, write `RUN/done.json` last; return 'done' or the signal that stopped it."
-    from tinystories_nb.model.checkpoint import Checkpoints
-    from tinystories_nb.model.train import TrainConfig, train
     run = Path(run)
     spec = read_json(run/"cell.json", "sweep cell spec")
     tcfg = TrainConfig.from_dict(spec["train"], what=f"{run/'cell.json'}")
@@ -168,66 +164,16 @@ def run_cell(run) -> str:
     ckpts = Checkpoints(run)
     last = ckpts.latest()
     if not _trained(last, tcfg): raise TinyStoriesError(f"{run}: training ended at step {getattr(last, 'step', 0)} of {tcfg.max_steps}")
-    best = ckpts.best() or last
-    summary, t1 = None, time.time()
-    if spec["eval"] is not None:
-        summary = evaluate_checkpoint(best.path, run/"eval", spec["eval"], spec["judge"], device=tcfg.device)
-    done = {"format": CELL_FORMAT, "cell": spec["cell"], **spec["shape"],
-            "params": spec["params"]["total"], "non_embedding_params": spec["params"]["non_embedding"],
-            "train_hash": spec["train_hash"], "eval_hash": spec["eval_hash"],
-            "checkpoint": best.path.relative_to(run).as_posix(), "step": best.step, "final_step": last.step,
-            "stop_reason": "early_stopping" if last.meta.get("stop_reason") == "early_stopping" else "max_steps",
-            "tokens": best.meta.get("tokens"), "val_loss": best.metrics.get("val_loss"), "val_bpb": best.metrics.get("val_bpb"),
-            "train_seconds": _step_seconds(run), "eval_seconds": None if summary is None else round(time.time() - t1, 3),
-            "eval_dir": None if summary is None else "eval", "metrics": None if summary is None else summary["metrics"],
-            "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "seconds_this_attempt": round(time.time() - t0, 3)}
-    write_json(run/"done.json", done)                      # last: its presence marks a finished cell
+    best, t1 = ckpts.best() or last, time.time()
+    summary = None if spec["eval"] is None else evaluate_checkpoint(best.path, run/"eval", spec["eval"], spec["judge"], device=tcfg.device)
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    write_json(run/"done.json", {**_done_record(spec, run, best, last, summary), "eval_seconds": None if summary is None else round(time.time() - t1, 3),
+                                 "finished": now, "seconds_this_attempt": round(time.time() - t0, 3)})   # last: marks a finished cell
     return "done"
 
-# %% ../../nbs/05_studies/02_sweep.ipynb #7a827934
-def judge_key_env(settings: dict) -> str | None:
-    "The environment variable holding the judge's API key (None: the server needs no key; write 'none' in config files)."
-    v = settings.get("api_key_env", "OPENAI_API_KEY")
-    return None if v is None or str(v).lower() in ("", "none") else v
-
-def make_judge(settings: dict):
-    "A `judge.Judge` from plain settings: `LLMClient` keys (model, base_url, api_key_env, ...) and `Judge` keys (prompt, mode, ...)."
-    from tinystories_nb.core import get_secret
-    from tinystories_nb.eval.judge import Judge
-    from tinystories_nb.synth.llm import LLMClient
-    client_keys = set(inspect.signature(LLMClient).parameters) - {"cache"}
-    judge_keys = set(inspect.signature(Judge).parameters) - {"client", "cache"}
-    if unknown := sorted(set(settings) - client_keys - judge_keys):
-        raise TinyStoriesError(f"unknown judge setting(s) {', '.join(unknown)}", hint=f"valid: {', '.join(sorted(client_keys | judge_keys))}")
-    if "model" not in settings: raise TinyStoriesError("the judge settings name no model", hint='e.g. model = "gpt-4o-mini"')
-    if key_env := judge_key_env(settings): get_secret(key_env)          # a missing key fails now, not after the training
-    client = LLMClient(**{**{k: v for k, v in settings.items() if k in client_keys}, "api_key_env": key_env})
-    return Judge(client, **{k: v for k, v in settings.items() if k in judge_keys})
-
-def evaluate_checkpoint(ckpt, out, eval_settings: dict, judge: dict | None = None, device: str = "auto") -> dict:
-    "Evaluate checkpoint `ckpt` into `out` with the eval runner (EvalConfig settings, optional judge settings); the summary."
-    from tinystories_nb.eval.evaluate import EvalConfig, evaluate
-    cfg = EvalConfig.from_dict(eval_settings, what="eval settings")
-    return evaluate(ckpt, out, cfg, judge=make_judge(judge) if judge else None, device=device)
-
 # %% ../../nbs/05_studies/02_sweep.ipynb #52e52dd1
-@dataclass
-class SweepResult:
-    "What `run_sweep` did to each cell of its shard, and the collected table of all finished cells."
-    out: Path
-    status: dict            # cell -> "done" (finished now), "skipped" (finished before), "failed", "interrupted" or "pending"
-    failures: dict          # cell -> one-line reason
-    table: object           # pandas DataFrame (see `collect`)
-    @property
-    def interrupted(self) -> bool: return "interrupted" in self.status.values()
-    @property
-    def ok(self) -> bool: return all(s in ("done", "skipped") for s in self.status.values())
-
 def cell_state(run: Path, spec: dict) -> str:
     "'done', 'trained' (evaluation pending), 'partial' (a checkpoint, training unfinished) or 'todo'."
-    from tinystories_nb.model.checkpoint import Checkpoints
-    from tinystories_nb.model.train import TrainConfig
     done = run/"done.json"
     if done.exists():
         d = read_json(done, "sweep cell marker")
@@ -247,7 +193,7 @@ def _check_spec(run: Path, spec: dict):
         raise TinyStoriesError(f"sweep cell {run} was trained with {what}{' (' + ', '.join(changed) + ')' if changed else ''}",
                                hint=f"use another sweep directory, or delete {run} to retrain that cell")
 
-# %% ../../nbs/05_studies/02_sweep.ipynb #5fb8b0bd
+# %% ../../nbs/05_studies/02_sweep.ipynb #02e0ea7e
 BUSY = 75   # exit status of a cell process that found its cell locked by another process
 
 @contextlib.contextmanager
@@ -259,20 +205,21 @@ def _cell_lock(run: Path, wait: bool):
     try: yield True
     finally: lock.__exit__(None, None, None)
 
+# %% ../../nbs/05_studies/02_sweep.ipynb #e92cab2d
 def _die_with_parent():
-    "On Linux, ask for SIGTERM when this process's parent dies, so that a cell never outlives its sweep."
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            import ctypes
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))   # 1 = PR_SET_PDEATHSIG
+    "In a process started by `multiprocessing`: SIGTERM to this process as soon as its parent dies, even by kill -9."
+    parent = multiprocessing.parent_process()
+    def watch(): parent.join(); os.kill(os.getpid(), signal.SIGTERM)
+    if parent is not None: threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 def _cell_process(run: str, spec: dict, wait: bool, env: dict):
     "Body of a cell's process: log to RUN/log.txt, hold the cell's lock, write cell.json, `run_cell`; exit with a status."
-    os.environ.update(env)
+    os.environ.update(env)                             # the runner's settings now; the fork server's may be older
     run = Path(run)
     fd = os.open(run/"log.txt", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1); os.dup2(fd, 2); os.close(fd)
     _die_with_parent()
+    import matplotlib; matplotlib.use("Agg")           # the eval report's figures go to files
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     reason = None
     with _cell_lock(run, wait) as mine:
@@ -285,74 +232,24 @@ def _cell_process(run: str, spec: dict, wait: bool, env: dict):
         except KeyboardInterrupt: sys.exit(130)
     sys.exit({"SIGINT": 130, "SIGTERM": 143}.get(reason, 0))
 
-# %% ../../nbs/05_studies/02_sweep.ipynb #02e0ea7e
-def _serve():
-    "The cell server: import the package once, then for each request on stdin fork a process that runs the cell; report pid and exit status on stdout."
-    _die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is for the cell and the runner; the server waits for the cell
-    import torch._dynamo, safetensors.torch                      # what a cell imports lazily (the optimizer pulls in dynamo)
-    import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot   # the eval report's figures
-    import tinystories_nb.model.train, tinystories_nb.model.checkpoint, tinystories_nb.data.tokenize
-    with contextlib.suppress(ImportError): import tinystories_nb.eval.evaluate
-    out = os.dup(1); os.dup2(2, 1)                     # replies get their own fd: stray prints go to stderr
-    reply = lambda obj: os.write(out, (json.dumps(obj) + "\n").encode())
-    for line in sys.stdin:
-        req = json.loads(line)
-        pid = os.fork()
-        if pid == 0:                                   # the cell's process
-            os.close(out)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            code = 1
-            try: _cell_process(**req)
-            except SystemExit as e: code = e.code if isinstance(e.code, int) else 1
-            except BaseException: import traceback; traceback.print_exc()
-            finally:
-                with contextlib.suppress(Exception): sys.stdout.flush(); sys.stderr.flush()
-                os._exit(code)
-        reply({"pid": pid})
-        reply({"rc": os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])})
+# %% ../../nbs/05_studies/02_sweep.ipynb #24c7718e
+CELL_PRELOAD = ("torch._dynamo", "safetensors.torch", "matplotlib.pyplot", "tinystories_nb.studies.sweep")   # the optimizer pulls in dynamo
 
-class _CellServer:
-    "Client side of `_serve`: a helper process that imported torch and the package once and forks a fresh copy of itself per cell."
-    def __init__(self):
-        if not hasattr(os, "fork"): raise TinyStoriesError("sweeps start their cells with os.fork, which this system lacks", hint="run sweeps on Linux or macOS")
-        self.proc = subprocess.Popen([sys.executable, "-c", "from tinystories_nb.studies.sweep import _serve; _serve()"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-    @property
-    def alive(self) -> bool: return self.proc.poll() is None
+def _cell_context():
+    "The `multiprocessing` context that starts cells: the fork server, importing `CELL_PRELOAD` once (spawn where there is none)."
+    if "forkserver" not in multiprocessing.get_all_start_methods(): return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(list(CELL_PRELOAD))     # takes effect when the server starts, with the first cell
+    return ctx
 
-    def _read(self, timeout: float | None = None) -> dict | None:
-        import select
-        if timeout is not None and not select.select([self.proc.stdout], [], [], timeout)[0]: return None
-        line = self.proc.stdout.readline()             # unbuffered: select sees exactly what is left to read
-        if not line: raise RuntimeError(f"the sweep's cell server exited (status {self.proc.wait()})")
-        return json.loads(line)
+def _start_cell(run: Path, spec: dict, wait: bool, env: dict):
+    "A started process (`multiprocessing.Process`) running the package's `_cell_process` for the cell in `run`."
+    from tinystories_nb.studies import sweep     # by its module's name: a notebook's copy, in __main__, is not importable in the cell
+    p = _cell_context().Process(target=sweep._cell_process, args=(str(run), spec, wait, env), name=f"sweep cell {run.name}")
+    p.start()
+    return p
 
-    def start(self, **req) -> int:
-        "Start a cell process; its pid."
-        self.proc.stdin.write((json.dumps(req) + "\n").encode())
-        return self._read()["pid"]
-    def wait(self, timeout: float) -> int | None:
-        "The exit status of the running cell process, or None if it is still running after `timeout` seconds."
-        r = self._read(timeout)
-        return None if r is None else r["rc"]
-    def close(self):
-        with contextlib.suppress(OSError): self.proc.stdin.close()
-        self.proc.wait()
-
-_SERVER: _CellServer | None = None
-
-def _server() -> _CellServer:
-    "The runner's cell server, started on first use and kept for later sweeps in the same process."
-    global _SERVER
-    if _SERVER is None or not _SERVER.alive:
-        _SERVER = _CellServer()
-        import atexit; atexit.register(_SERVER.close)
-    return _SERVER
-
-def _append_jsonl(path: Path, rec: dict):
-    with open(path, "a", encoding="utf-8") as f: f.write(json.dumps(rec) + "\n")
-
+# %% ../../nbs/05_studies/02_sweep.ipynb #452b7cec
 def _last_line(path: Path, tail: int = 8192) -> str | None:
     "The last complete line of a text file, reading only its tail."
     try:
@@ -370,52 +267,92 @@ def _failure(log: Path, rc) -> str:
     last = next((l.strip() for l in reversed(lines) if l.strip()), "no output")
     return f"{err or last} (exit status {rc}; log: {log})"
 
+def _show_step(bar, run: Path, shown: str | None) -> str | None:
+    "Put the cell's latest step and loss on the progress bar; the metrics line shown."
+    if (line := _last_line(run/"metrics.jsonl")) and '"train_loss"' in line and line != shown:
+        with contextlib.suppress(ValueError, KeyError):
+            r = json.loads(line); bar.set_postfix_str(f"{run.name} step {r['step']} loss {r['train_loss']:.3f}")
+    return line
+
+# %% ../../nbs/05_studies/02_sweep.ipynb #66fa9fa7
 _INTERRUPTED = {130, 143, -signal.SIGINT, -signal.SIGTERM, -signal.SIGKILL}
 _PASS_ENV = ("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "OMP_NUM_THREADS", "TINYSTORIES_SAMPLE")
 
+def _cell_env(spec: dict) -> dict:
+    "The environment variables a cell's process gets from the runner (the API key too: in memory, never in a file)."
+    passed = _PASS_ENV + ((judge_key_env(spec["judge"]),) if spec.get("judge") else ())
+    return {"TINYSTORIES_PROGRESS": "0", **{k: os.environ[k] for k in passed if k and k in os.environ}}
+
 def _launch(run: Path, spec: dict, wait: bool, bar, poll: float = 0.25) -> tuple[str, str | None]:
     "Run one cell in a new process; ('done' | 'busy' | 'failed' | 'interrupted', reason)."
-    passed = _PASS_ENV + ((judge_key_env(spec["judge"]),) if spec.get("judge") else ())
-    env = {"TINYSTORIES_PROGRESS": "0", **{k: os.environ[k] for k in passed if k and k in os.environ}}   # the server's own env may be older
     t0 = time.time()
     run.mkdir(parents=True, exist_ok=True)
-    server = _server()
-    _append_jsonl(run/"attempts.jsonl", {"event": "start", "time": t0, "host": socket.gethostname(), "runner_pid": os.getpid()})
-    pid = server.start(run=str(run), spec=spec, wait=wait, env=env)
-    shown = None
+    end = lambda status, rc: append_jsonl(run/"attempts.jsonl", {"event": "end", "status": status, "rc": rc, "seconds": round(time.time() - t0, 3)})
+    append_jsonl(run/"attempts.jsonl", {"event": "start", "time": t0, "host": socket.gethostname(), "runner_pid": os.getpid()})
+    p, shown = _start_cell(run, spec, wait, _cell_env(spec)), None
     try:
-        while (rc := server.wait(poll)) is None:
-            if (line := _last_line(run/"metrics.jsonl")) and '"train_loss"' in line and line != shown:
-                with contextlib.suppress(ValueError, KeyError):
-                    r = json.loads(line); bar.set_postfix_str(f"{run.name} step {r['step']} loss {r['train_loss']:.3f}")
-                shown = line
+        while p.exitcode is None: p.join(poll); shown = _show_step(bar, run, shown)
     except BaseException:                          # Ctrl-C or the stop button: let the cell save a checkpoint first
-        with contextlib.suppress(ProcessLookupError): os.kill(pid, signal.SIGTERM)
-        rc = server.wait(None) if server.alive else None
-        _append_jsonl(run/"attempts.jsonl", {"event": "end", "status": "interrupted", "rc": rc, "seconds": round(time.time() - t0, 3)})
+        p.terminate(); p.join(); end("interrupted", p.exitcode)
         raise
+    rc = p.exitcode; p.close()
     status = ("done" if rc == 0 and (run/"done.json").exists() else "busy" if rc == BUSY
               else "interrupted" if rc in _INTERRUPTED else "failed")
     reason = (None if status in ("done", "busy") else f"stopped by a signal (exit status {rc})" if status == "interrupted"
               else _failure(run/"log.txt", rc))
-    _append_jsonl(run/"attempts.jsonl", {"event": "end", "status": status, "rc": rc, "seconds": round(time.time() - t0, 3)})
+    end(status, rc)
     return status, reason
 
-# %% ../../nbs/05_studies/02_sweep.ipynb #933cfbca
+# %% ../../nbs/05_studies/02_sweep.ipynb #93a6b4cb
 SWEEP_FORMAT = "tinystories_nb.sweep/1"
+
+@dataclass
+class SweepResult:
+    "What `run_sweep` did to each cell of its shard, and the collected table of all finished cells."
+    out: Path
+    status: dict            # cell -> "done" (finished now), "skipped" (finished before), "failed", "interrupted" or "pending"
+    failures: dict          # cell -> one-line reason
+    table: object           # pandas DataFrame (see `collect`)
+    @property
+    def interrupted(self) -> bool: return "interrupted" in self.status.values()
+    @property
+    def ok(self) -> bool: return all(s in ("done", "skipped") for s in self.status.values())
 
 def prepare_sweep(cfg: SweepConfig, out, shard: int = 0, num_shards: int = 1, write: bool = True) -> dict:
     "Check the sweep before running anything — the data, every cell's settings, cells trained before — and save its config; {cell: spec}."
-    from tinystories_nb.data.tokenize import load_prepared
     out = need_dir(out, "sweep directory")
     data = load_prepared(_need_data(cfg))
     ev = _eval_settings(cfg)
-    if ev is not None and cfg.judge: make_judge(cfg.judge)          # unknown settings or a missing API key: fail before training
+    if ev is not None and cfg.judge: check_judge_settings(cfg.judge, "sweep judge settings")   # a missing API key: fail before training
     specs = {c.name: cell_spec(cfg, c, data, ev) for c in shard_cells(grid(cfg), shard, num_shards)}
     for name, spec in specs.items(): _check_spec(out/"runs"/name, spec)
     if write: write_json(out/"sweep.json", {"format": SWEEP_FORMAT, "config": cfg.to_dict()})
     return specs
 
+# %% ../../nbs/05_studies/02_sweep.ipynb #1f4527e8
+_BASE_COLS = ("cell", "n_layer", "n_embd", "n_head", "params", "non_embedding_params", "step", "final_step", "tokens",
+              "val_loss", "val_bpb", "train_seconds", "eval_seconds")
+
+def cell_row(done: dict) -> dict:
+    "One table row from a cell's `done.json`: its numbers, then each eval metric's mean and interval."
+    return {**{k: done.get(k) for k in _BASE_COLS}, **summary_columns(done.get("metrics"), taken=_BASE_COLS)}
+
+def collect(out, write: bool = True):
+    "A pandas DataFrame with one row per finished cell under `out/runs` (index: cell name); also written to `out/results.csv`."
+    import pandas as pd
+    rows = []
+    for p in sorted((Path(out)/"runs").glob("*/done.json")):
+        d = read_json(p, "sweep cell marker")
+        if d.get("format") != CELL_FORMAT: raise TinyStoriesError(f"{p} is not a {CELL_FORMAT} marker", hint=f"delete {p.parent} to rerun that cell")
+        rows.append(cell_row(d))
+    df = pd.DataFrame(rows, columns=None if rows else list(_BASE_COLS))
+    if rows: df = df.sort_values(["n_layer", "n_embd", "n_head"], kind="stable")
+    df = df.set_index("cell")
+    if write:
+        with atomic_write(Path(out)/"results.csv") as f: df.to_csv(f)
+    return df
+
+# %% ../../nbs/05_studies/02_sweep.ipynb #1a046ceb
 def run_sweep(cfg: SweepConfig, out, shard: int = 0, num_shards: int = 1, device: str | None = None, poll: float = 0.25) -> SweepResult:
     "Train and evaluate this shard's cells of the grid under `out`, each in its own process, skipping finished cells; collect the table."
     if device: cfg = cfg.replace(train={**cfg.train, "device": device})
@@ -442,285 +379,34 @@ def _run_sweep(cfg: SweepConfig, out: Path, shard: int, num_shards: int, poll: f
             todo, wait = busy, True           # second pass: wait for the cells other processes were working on
     return SweepResult(out, status, failures, collect(out))
 
-# %% ../../nbs/05_studies/02_sweep.ipynb #1f4527e8
-_BASE_COLS = ("cell", "n_layer", "n_embd", "n_head", "params", "non_embedding_params", "step", "final_step", "tokens",
-              "val_loss", "val_bpb", "train_seconds", "eval_seconds")
-
-def cell_row(done: dict) -> dict:
-    "One table row from a cell's `done.json`: its numbers, then each eval metric's mean and interval."
-    row = {k: done.get(k) for k in _BASE_COLS}
-    for name, m in (done.get("metrics") or {}).items():
-        col = f"eval_{name}" if name in _BASE_COLS else name
-        row[col] = m.get("mean")
-        row[f"{col}_ci_low"], row[f"{col}_ci_high"] = m.get("ci_low"), m.get("ci_high")
-    return row
-
-def collect(out, write: bool = True):
-    "A pandas DataFrame with one row per finished cell under `out/runs` (index: cell name); also written to `out/results.csv`."
-    import pandas as pd
-    rows = []
-    for p in sorted((Path(out)/"runs").glob("*/done.json")):
-        d = read_json(p, "sweep cell marker")
-        if d.get("format") != CELL_FORMAT: raise TinyStoriesError(f"{p} is not a {CELL_FORMAT} marker", hint=f"delete {p.parent} to rerun that cell")
-        rows.append(cell_row(d))
-    df = pd.DataFrame(rows, columns=None if rows else list(_BASE_COLS))
-    if rows: df = df.sort_values(["n_layer", "n_embd", "n_head"], kind="stable")
-    df = df.set_index("cell")
-    if write:
-        from tinystories_nb.core import atomic_write
-        with atomic_write(Path(out)/"results.csv") as f: df.to_csv(f)
-    return df
-
-# %% ../../nbs/05_studies/02_sweep.ipynb #eedc4d24
-LOWER_IS_BETTER = {"val_loss", "val_bpb", "eval_val_loss", "eval_val_bpb", "repetition", "rep_ngram", "loops", "loop",
-                   "rouge_original", "rouge_others", "rouge_train", "age"}
-HEADLINE = ("val_bpb", "grammar", "creativity", "consistency", "plot", "probe_factual", "probe_reasoning", "probe_context",
-            "probe_all", "vocab_share", "distinct_2", "ended")
-
-def lower_is_better(metric: str) -> bool:
-    "Is a smaller value of `metric` better? (losses, repetition and copying metrics)"
-    return metric in LOWER_IS_BETTER or metric.endswith(("_loss", "_bpb")) or "repet" in metric or metric.startswith("rouge")
-
-def _pivot(df, metric: str, n_head: int | None = None):
-    "`metric` as a (n_layer × n_embd) table, for one head count where the grid has several."
-    if metric not in df.columns:
-        raise TinyStoriesError(f"the sweep table has no column {metric!r}", hint=f"columns: {', '.join(map(str, df.columns))}")
-    d = df if n_head is None else df[df["n_head"] == n_head]
-    if d.duplicated(["n_layer", "n_embd"]).any():
-        raise TinyStoriesError(f"the sweep table has several head counts per (n_layer, n_embd) ({sorted(set(df['n_head']))})",
-                               hint="pass n_head= to pick one")
-    return d.pivot_table(index="n_layer", columns="n_embd", values=metric, aggfunc="first", dropna=False)
-
-def _fmt(v) -> str:
-    if v != v: return ""
-    return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
-
-def _renderer(fig):
-    "The figure's renderer, where its canvas has one (Agg: notebooks' inline plots and saved files), else None."
-    try: return fig.canvas.get_renderer()
-    except AttributeError: return None
-
-def _overlap(a, b, pad: float = 0.0) -> bool:
-    "Do display boxes `a` and `b` overlap (by more than touching)?"
-    return a.x0 < b.x1 + pad and b.x0 < a.x1 + pad and a.y0 < b.y1 + pad and b.y0 < a.y1 + pad
-
-def _ticklabel_boxes(ax, axis: str, r) -> list:
-    labels = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
-    return [t.get_window_extent(r) for t in labels if t.get_visible() and t.get_text()]
-
-def fit_ticklabels(ax, axis: str = "x") -> bool:
-    "Make `ax`'s tick labels on `axis` not overlap: smaller, then turned upright (x), then smaller still; True if changed."
-    r = _renderer(ax.figure)
-    if r is None: return False
-    ax.figure.canvas.draw()                              # tick labels get their text and place at draw time
-    steps = [dict(fontsize=8), dict(fontsize=8, rotation=90 if axis == "x" else 0), dict(fontsize=6, rotation=90 if axis == "x" else 0)]
-    changed = False
-    for step in steps:
-        boxes = sorted(_ticklabel_boxes(ax, axis, r), key=lambda b: b.x0 if axis == "x" else b.y0)
-        if not any(_overlap(a, b, 1) for a, b in zip(boxes, boxes[1:])): break
-        ax.tick_params(axis=axis, labelsize=step["fontsize"], labelrotation=step["rotation"] if "rotation" in step else 0)
-        ax.figure.canvas.draw(); changed = True
-    return changed
-
-def plot_heatmap(df, metric: str = "val_bpb", n_head: int | None = None, ax=None, cmap: str = "viridis"):
-    "Heatmap of `metric` over depth (rows) and width (columns), each cell annotated; returns the figure."
-    import matplotlib.pyplot as plt
-    t = _pivot(df, metric, n_head)
-    own = ax is None
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(1.1 * len(t.columns) + 2.2, 0.7 * len(t.index) + 1.6))
-    v = t.to_numpy(dtype=float)
-    im = ax.imshow(v, cmap=cmap + ("_r" if lower_is_better(metric) else ""), aspect="auto", origin="lower")
-    ax.set_xticks(range(len(t.columns)), [str(c) for c in t.columns]); ax.set_yticks(range(len(t.index)), [str(i) for i in t.index])
-    ax.set_xlabel("width (n_embd)"); ax.set_ylabel("depth (n_layer)")
-    ax.set_title(metric + (" (lower is better)" if lower_is_better(metric) else ""), fontsize=10)
-    finite = v[np.isfinite(v)]
-    mid = (finite.min() + finite.max()) / 2 if finite.size else 0
-    for (i, j), x in np.ndenumerate(v):
-        dark = (x < mid) != lower_is_better(metric)    # the dark end of the colour map: white text
-        ax.text(j, i, _fmt(x), ha="center", va="center", fontsize=8, color="white" if dark else "black")
-    fig.colorbar(im, ax=ax, shrink=0.8)
-    if own: fig.tight_layout(); fit_ticklabels(ax) and fig.tight_layout()
-    return fig
-
-def plot_heatmaps(df, metrics=None, n_head: int | None = None, ncols: int = 3):
-    "Heatmaps of several metrics (default: the headline metrics the table has) in one figure."
-    import matplotlib.pyplot as plt
-    metrics = list(metrics or [m for m in HEADLINE if m in df.columns and df[m].notna().any()])
-    if not metrics: raise TinyStoriesError("no metric to plot", hint="pass metrics=[...] with columns of the sweep table")
-    ncols = min(ncols, len(metrics)); nrows = -(-len(metrics) // ncols)
-    n_w, n_l = df["n_embd"].nunique(), df["n_layer"].nunique()     # room for every width and depth
-    fig, axes = plt.subplots(nrows, ncols, figsize=((max(4.2, 0.5 * n_w + 2.2)) * ncols, max(3.2, 0.35 * n_l + 1.8) * nrows), squeeze=False)
-    for ax, m in zip(axes.flat, metrics): plot_heatmap(df, m, n_head=n_head, ax=ax)
-    for ax in axes.flat[len(metrics):]: ax.set_visible(False)
-    fig.tight_layout()
-    if any([fit_ticklabels(ax) for ax in axes.flat[:len(metrics)]]): fig.tight_layout()
-    return fig
-
-# %% ../../nbs/05_studies/02_sweep.ipynb #91988111
-def _place_labels(ax, xs, ys, texts, radii, fontsize: int = 7) -> list:
-    """Annotate point i (data coordinates `xs[i]`, `ys[i]`, marker radius `radii[i]` points) with `texts[i]`, at the first
-    spot around it that stays inside the axes and covers no marker and no label placed before (else the spot that
-    covers least, labels weighing more than markers). Call it once the axes' limits and position are final. Without
-    a renderer (a non-Agg canvas) every label goes up and to the right."""
-    from matplotlib.transforms import Bbox
-    fig, r = ax.figure, _renderer(ax.figure)
-    px = fig.dpi / 72
-    pts = ax.transData.transform(np.c_[np.asarray(xs, float), np.asarray(ys, float)]) if len(xs) else np.zeros((0, 2))
-    markers = [Bbox.from_extents(x - q * px, y - q * px, x + q * px, y + q * px) for (x, y), q in zip(pts, radii)]
-    inside = ax.get_window_extent(r) if r is not None else None
-    labels, anns = [], []
-    for x, y, text, q in zip(xs, ys, texts, radii):
-        d, best = q + 1.5, None
-        for f in (1, 2, 3, 4.5, 6.5):
-            for dx, dy in ((d, d), (d, -d), (-d, d), (-d, -d), (0, d + 2), (0, -d - 2), (d + 1, 0), (-d - 1, 0)):
-                dx, dy = dx * f, dy * f
-                ha, va = ("left" if dx > 0 else "right" if dx < 0 else "center"), ("bottom" if dy > 0 else "top" if dy < 0 else "center")
-                a = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=ha, va=va, fontsize=fontsize)
-                if r is None: best = (0, a); break
-                bb = a.get_window_extent(r)
-                out = not (inside.x0 <= bb.x0 and bb.x1 <= inside.x1 and inside.y0 <= bb.y0 and bb.y1 <= inside.y1)
-                cost = 1000 * out + 10 * sum(_overlap(bb, o, 1) for o in labels) + sum(_overlap(bb, o) for o in markers)
-                if best is None or cost < best[0]:
-                    if best is not None: best[1].remove()
-                    best = (cost, a)
-                else: a.remove()
-                if cost == 0: break
-            if best[0] == 0: break
-        if r is not None: labels.append(best[1].get_window_extent(r))
-        anns.append(best[1])
-    return anns
-
-def plot_vs_params(df, metric: str = "val_bpb", x: str = "non_embedding_params", ax=None):
-    "`metric` against parameter count `x` (log scale), one line per depth, each point labelled with its width; returns the figure."
-    import matplotlib.pyplot as plt
-    for c in (metric, x):
-        if c not in df.columns: raise TinyStoriesError(f"the sweep table has no column {c!r}", hint=f"columns: {', '.join(map(str, df.columns))}")
-    own = ax is None
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5.5, 3.8))
-    d = df.dropna(subset=[x, metric]).sort_values(["n_layer", x])
-    for L, g in d.groupby("n_layer"): ax.plot(g[x], g[metric], "o-", ms=5, label=f"{L} layer{'s' if L > 1 else ''}")
-    ax.set_xscale("log"); ax.margins(0.12, 0.15)
-    ax.set_xlabel(x.replace("_", " ") + " (labels: width)"); ax.set_ylabel(metric)
-    ax.set_title(f"{metric} vs {x.replace('_', ' ')}", fontsize=10)
-    if own: fig.tight_layout()
-    ax.set_xlim(ax.get_xlim()); ax.set_ylim(ax.get_ylim())          # freeze the limits: labels are placed in display space
-    _place_labels(ax, d[x].tolist(), d[metric].tolist(), [str(int(w)) for w in d["n_embd"]], [3.5] * len(d))
-    if len(d): ax.legend(fontsize=8)
-    return fig
-
-def _dodge(x, y, step: float, tol: float, per_row: int = 4):
-    """Spread points that (nearly) coincide: side by side, `step` apart, centred on where they were (in rows of
-    `per_row`, `step` apart, for larger groups). Returns the new x and y and the groups (lists of indices, in order)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    groups: list[list[int]] = []
-    for i in range(len(x)):
-        g = next((g for g in groups if abs(x[i] - x[g[0]]) <= tol and abs(y[i] - y[g[0]]) <= tol), None)
-        if g is None: groups.append([i])
-        else: g.append(i)
-    nx, ny = x.copy(), y.copy()
-    for g in groups:
-        cols, rows = min(len(g), per_row), -(-len(g) // per_row)
-        for k, i in enumerate(g):
-            nx[i] = x[g[0]] + (k % cols - (cols - 1) / 2) * step
-            ny[i] = y[g[0]] + ((rows - 1) / 2 - k // cols) * step
-    return nx, ny, groups
-
-def plot_probes(df, x: str = "probe_context", y: str = "probe_factual", ax=None):
-    """Factual vs context-tracking probe accuracy per cell; solid arrows: deeper at a fixed width, dashed: wider at a fixed depth.
-    Cells with (nearly) the same accuracies are set side by side (in rows of 4 when there are more), so a marker may sit
-    up to a few hundredths off its value; labels are placed where they cover no marker and no other label, and a group
-    of more than 4 such cells gets one label listing them, a line per row of markers."""
-    import matplotlib.pyplot as plt
-    for c in (x, y):
-        if c not in df.columns: raise TinyStoriesError(f"the sweep table has no column {c!r}", hint="evaluate the sweep with probes (eval.probes = \"probes\")")
-    own = ax is None
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 4.6))
-    d = df.dropna(subset=[x, y]).sort_values(["n_layer", "n_embd"])
-    lo = min(d[x].min(), d[y].min(), 0) if len(d) else 0
-    hi = max(d[x].max(), d[y].max(), 1) if len(d) else 1
-    span, tol = hi - lo, 0.035 * (hi - lo)                                # closer than `tol`: side by side
-    big = max((len(g) for g in _dodge(d[x], d[y], 0, tol)[2]), default=1)
-    step = min(0.045 * span, 0.4 * span / max(min(big, 4) - 1, 1))        # a group's row spans at most 40% of the axis
-    px, py, groups = _dodge(d[x], d[y], step, tol)
-    pos = {name: (a, b) for name, a, b in zip(d.index, px, py)}
-    arrow = dict(arrowstyle="->", color="0.45", lw=1, shrinkA=4, shrinkB=5)
-    for keys, ls in ((["n_embd", "n_head"], "-"), (["n_layer", "n_head"], "--")):     # deeper, then wider
-        along = "n_layer" if ls == "-" else "n_embd"
-        for _, g in d.groupby(keys):
-            names = g.sort_values(along).index
-            for a, b in zip(names, names[1:]): ax.annotate("", pos[b], pos[a], arrowprops={**arrow, "linestyle": ls})
-    sizes = 18 * (1 + np.log2(d["n_layer"].to_numpy(float)))              # marker area (points²) grows with depth
-    ax.scatter(px, py, c=np.log2(d["n_embd"].to_numpy(float)), s=sizes, cmap="viridis", zorder=3, edgecolors="white", linewidths=0.5)
-    ax.plot([lo, hi], [lo, hi], ":", color="0.7", lw=1)
-    pad = 0.1 * span                                                      # room for markers and labels at the edges
-    ax.set_xlim(min([lo, *px]) - pad, max([hi, *px]) + pad); ax.set_ylim(min([lo, *py]) - pad, max([hi, *py]) + pad)
-    ax.set_xlabel(f"{x} (accuracy)"); ax.set_ylabel(f"{y} (accuracy)")
-    ax.set_title("probes: solid arrow = deeper, dashed = wider\nmarker size = depth, colour = width", fontsize=9)
-    if own: fig.tight_layout()
-    names = [f"{int(L)}×{int(D)}" for L, D in zip(d["n_layer"], d["n_embd"])]
-    radii = np.sqrt(sizes) / 2
-    lx, ly, lt, lr = [], [], [], []
-    for g in groups:
-        if len(g) <= 4: lx += [px[i] for i in g]; ly += [py[i] for i in g]; lt += [names[i] for i in g]; lr += [radii[i] for i in g]
-        else:                                                             # one label for the group: a line per row of markers
-            lines = [", ".join(names[i] for i in g[k:k + 4]) for k in range(0, len(g), 4)]
-            per_pt = ax.transData.transform([(step, 0)])[0][0] - ax.transData.transform([(0, 0)])[0][0]
-            lx.append(float(np.mean([px[i] for i in g]))); ly.append(float(np.mean([py[i] for i in g])))
-            lt.append("\n".join(lines)); lr.append(max(radii) + per_pt * 72 / fig.dpi * 2)
-    _place_labels(ax, lx, ly, lt, lr)
-    return fig
-
-def layout_problems(fig) -> list[str]:
-    "What collides in `fig`: overlapping tick labels of an axis, markers outside their axes, texts overlapping each other."
-    fig.canvas.draw()
-    r = fig.canvas.get_renderer()
-    px, out = fig.dpi / 72, []
-    for i, ax in enumerate(a for a in fig.axes if a.get_visible() and a.get_label() != "<colorbar>"):
-        for axis in "xy":
-            boxes = sorted(_ticklabel_boxes(ax, axis, r), key=lambda b: b.x0 if axis == "x" else b.y0)
-            out += [f"axes {i}: {axis} tick labels overlap" for a, b in zip(boxes, boxes[1:]) if _overlap(a, b)]
-        box = ax.get_window_extent(r)
-        for c in ax.collections:
-            if not hasattr(c, "get_offsets") or not len(c.get_offsets()) or not len(c.get_sizes()): continue
-            rad = np.sqrt(np.broadcast_to(c.get_sizes(), (len(c.get_offsets()),))) / 2 * px
-            for (x, y), q in zip(c.get_offset_transform().transform(c.get_offsets()), rad):
-                if not (box.x0 <= x - q and x + q <= box.x1 and box.y0 <= y - q and y + q <= box.y1): out.append(f"axes {i}: a marker at ({x:.0f}, {y:.0f}) px is outside")
-        texts = [t.get_window_extent(r) for t in ax.texts if t.get_visible() and t.get_text()]
-        out += [f"axes {i}: texts overlap" for j, a in enumerate(texts) for b in texts[j + 1:] if _overlap(a, b)]
-        out += [f"axes {i}: a text is outside" for t in texts if not (box.x0 <= t.x0 and t.x1 <= box.x1 and box.y0 <= t.y0 and t.y1 <= box.y1)]
-    return out
-
 # %% ../../nbs/05_studies/02_sweep.ipynb #0670a6c7
-def save_plots(df, out) -> list[Path]:
-    "Write the standard plots of a sweep table to `out/` as PNG files; the paths written."
-    import matplotlib.pyplot as plt
-    out = need_dir(out, "plot directory")
-    figs = {}
-    with contextlib.suppress(TinyStoriesError): figs["heatmaps.png"] = plot_heatmaps(df)
-    metric = next((m for m in ("val_bpb", "val_loss") if m in df.columns and df[m].notna().any()), None)
-    if metric: figs["vs_params.png"] = plot_vs_params(df, metric)
-    if {"probe_factual", "probe_context"} <= set(df.columns): figs["probes.png"] = plot_probes(df)
-    paths = []
-    for name, fig in figs.items():
-        fig.savefig(out/name, dpi=110, bbox_inches="tight"); plt.close(fig); paths.append(out/name)
-    return paths
+def _sweep_config(args) -> SweepConfig | None:
+    "The sweep config of the command: --config, else the one saved in OUT/sweep.json (None: --collect without either); flags applied."
+    out = Path(args.out)
+    if args.config: cfg = SweepConfig.load(args.config)
+    elif (out/"sweep.json").exists(): cfg = SweepConfig.from_dict(read_json(out/"sweep.json", "sweep config")["config"], what=f"{out/'sweep.json'}")
+    elif not args.collect: raise TinyStoriesError(f"no sweep config given and none saved in {out}", hint="pass --config FILE")
+    else: return None
+    if args.data: cfg = cfg.replace(data=args.data)
+    if args.no_eval: cfg = cfg.replace(evaluate=False)
+    if args.device: cfg = cfg.replace(train={**cfg.train, "device": args.device})
+    return cfg
 
 def _status_lines(cfg: SweepConfig, out: Path, shard: int, num_shards: int) -> list[str]:
-    specs = prepare_sweep(cfg, out, shard, num_shards, write=False)
+    "A line per cell of the shard: its state, and whether a process is working on it."
     lines = []
-    for name, spec in specs.items():
-        run = out/"runs"/name
-        busy = False
+    for name, spec in prepare_sweep(cfg, out, shard, num_shards, write=False).items():
+        run, busy = out/"runs"/name, False
         if run.exists():
             with _cell_lock(run, wait=False) as mine: busy = not mine
-        state = cell_state(run, spec)
-        lines.append(f"{name:<18} {state}{' (running)' if busy else ''}")
+        lines.append(f"{name:<18} {cell_state(run, spec)}{' (running)' if busy else ''}")
     return lines
 
 def _table_text(df) -> str:
     cols = [c for c in ("non_embedding_params", "step", "val_loss", "val_bpb", *HEADLINE[1:]) if c in df.columns]
     return df[cols].to_string(float_format=lambda v: f"{v:.3f}") if len(df) else "(no finished cells yet)"
 
+# %% ../../nbs/05_studies/02_sweep.ipynb #4d579104
 def cli_sweep(p: argparse.ArgumentParser):
     p.add_argument("--config", metavar="FILE", help="SweepConfig as .toml/.json/.yaml (unset: OUT/sweep.json from an earlier run)")
     p.add_argument("--out", required=True, metavar="SWEEP", help="sweep directory (runs/, results.csv, plots/)")
@@ -733,23 +419,12 @@ def cli_sweep(p: argparse.ArgumentParser):
     g.add_argument("--status", action="store_true", help="show the state of each cell of this shard and exit")
     g.add_argument("--collect", action="store_true", help="only rebuild results.csv and the plots from the finished cells")
     def run(args):
-        out = Path(args.out)
-        if args.config: cfg = SweepConfig.load(args.config)
-        elif (out/"sweep.json").exists(): cfg = SweepConfig.from_dict(read_json(out/"sweep.json", "sweep config")["config"], what=f"{out/'sweep.json'}")
-        elif not args.collect: raise TinyStoriesError(f"no sweep config given and none saved in {out}", hint="pass --config FILE")
-        else: cfg = None
-        if cfg is not None:
-            if args.data: cfg = cfg.replace(data=args.data)
-            if args.no_eval: cfg = cfg.replace(evaluate=False)
-            if args.device: cfg = cfg.replace(train={**cfg.train, "device": args.device})
-        if args.status:
-            print("\n".join(_status_lines(cfg, out, args.shard, args.num_shards))); return 0
-        rc = 0
+        out, cfg, rc = Path(args.out), _sweep_config(args), 0
+        if args.status: print("\n".join(_status_lines(cfg, out, args.shard, args.num_shards))); return 0
         if not args.collect:
             res = run_sweep(cfg, out, args.shard, args.num_shards)
             for name, st in res.status.items(): print(f"{name:<18} {st}{': ' + res.failures[name] if name in res.failures else ''}")
-            if res.interrupted:
-                print(f"interrupted; rerun the same command to resume (finished cells are kept)"); return 130
+            if res.interrupted: print("interrupted; rerun the same command to resume (finished cells are kept)"); return 130
             rc = 0 if res.ok else 1
         df = collect(out)
         print(_table_text(df))

@@ -6,17 +6,16 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/03_synth/llm.html.md"""
 
 # %% ../../nbs/03_synth/01_llm.ipynb #5746e5ba
 from __future__ import annotations
-import asyncio, concurrent.futures, dataclasses, email.utils, json, math, random, threading, time
+import asyncio, collections, concurrent.futures, contextlib, dataclasses, email.utils, json, math, random, threading, time
 from pathlib import Path
-from typing import Any, Iterable, Sequence
-from ..core import (TinyStoriesError, atomic_write, canonical_json, get_secret, logger, need_dir,
+from typing import Iterable, Sequence
+from fastcore.basics import patch
+from ..core import (TinyStoriesError, atomic_write, canonical_json, get_secret, iter_jsonl, logger, need_dir,
                                  progress, redact, sha256_json)
 
 # %% auto #0
 __all__ = ['PRICES', 'BATCH_DISCOUNT', 'LLMError', 'BudgetExceeded', 'price_for', 'Usage', 'ChatResult', 'UsageTotals',
-           'ResponseCache', 'run_sync', 'LLMClient', 'aclose', 'sync', 'cost', 'estimate_cost', 'reserve', 'release',
-           'charge', 'chat', 'chat_sync', 'map_progress', 'chat_many', 'batch_line', 'find_batch', 'find_file',
-           'batch_submit', 'batch_status', 'batch_wait', 'batch_results']
+           'ResponseCache', 'run_sync', 'run_bounded', 'map_progress', 'LLMClient']
 
 # %% ../../nbs/03_synth/01_llm.ipynb #a3553325
 class LLMError(TinyStoriesError):
@@ -85,29 +84,6 @@ class ResponseCache:
         self._entries = self._load()
         self._tail_checked = False
 
-    def _load(self) -> dict:
-        if not self.file.exists(): return {}
-        lines, out = self.file.read_text(encoding="utf-8").split("\n"), {}
-        for i, line in enumerate(lines, 1):
-            if not line.strip(): continue
-            try: e = json.loads(line); out[e["key"]] = e["response"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                if i == len(lines):                       # an append cut off by a crash: drop it
-                    logger.warning("LLM cache %s: ignoring a cut-off last line", self.file); continue
-                raise TinyStoriesError(f"LLM cache {self.file} line {i} is not a valid entry",
-                                       hint="delete that line or the file to re-record") from None
-        return out
-
-    def _drop_cut_off_tail(self):
-        "Cut a partial last line (left by a crash mid-append) off the file before appending to it."
-        self._tail_checked = True
-        if not self.file.exists() or not self.file.stat().st_size: return
-        with open(self.file, "r+b") as f:
-            f.seek(-1, 2)
-            if f.read(1) == b"\n": return
-            data = f.read() if f.seek(0) == 0 else b""
-            f.truncate(data.rfind(b"\n") + 1)
-
     @staticmethod
     def key(model: str, messages: list, params: dict) -> str:
         return sha256_json({"model": model, "messages": messages, "params": params})
@@ -115,12 +91,37 @@ class ResponseCache:
     def __len__(self): return len(self._entries)
     def get(self, key: str) -> dict | None: return self._entries.get(key)
 
-    def put(self, key: str, model: str, messages: list, params: dict, response: dict):
-        line = canonical_json({"key": key, "model": model, "messages": messages, "params": params, "response": response})
-        with self._lock:
-            if not self._tail_checked: self._drop_cut_off_tail()
-            with open(self.file, "a", encoding="utf-8") as f: f.write(line + "\n")
-            self._entries[key] = response
+# %% ../../nbs/03_synth/01_llm.ipynb #c5a21c2a
+@patch
+def _load(self: ResponseCache) -> dict:
+    if not self.file.exists(): return {}
+    out = {}
+    for i, e in iter_jsonl(self.file, "LLM cache"):           # an append cut off by a crash is dropped with a warning
+        try: out[e["key"]] = e["response"]
+        except (KeyError, TypeError):
+            raise TinyStoriesError(f"LLM cache {self.file} line {i} is not a valid entry",
+                                   hint="delete that line or the file to re-record") from None
+    return out
+
+# %% ../../nbs/03_synth/01_llm.ipynb #e3b6152e
+@patch
+def _drop_cut_off_tail(self: ResponseCache):
+    "Cut a partial last line (left by a crash mid-append) off the file before appending to it."
+    self._tail_checked = True
+    if not self.file.exists() or not self.file.stat().st_size: return
+    with open(self.file, "r+b") as f:
+        f.seek(-1, 2)
+        if f.read(1) == b"\n": return
+        data = f.read() if f.seek(0) == 0 else b""
+        f.truncate(data.rfind(b"\n") + 1)
+
+@patch
+def put(self: ResponseCache, key: str, model: str, messages: list, params: dict, response: dict):
+    line = canonical_json({"key": key, "model": model, "messages": messages, "params": params, "response": response})
+    with self._lock:
+        if not self._tail_checked: self._drop_cut_off_tail()
+        with open(self.file, "a", encoding="utf-8") as f: f.write(line + "\n")
+        self._entries[key] = response
 
 # %% ../../nbs/03_synth/01_llm.ipynb #c11be68c
 def run_sync(coro):
@@ -128,6 +129,44 @@ def run_sync(coro):
     try: asyncio.get_running_loop()
     except RuntimeError: return asyncio.run(coro)
     with concurrent.futures.ThreadPoolExecutor(1) as ex: return ex.submit(asyncio.run, coro).result()
+
+# %% ../../nbs/03_synth/01_llm.ipynb #c57f1291
+_END = object()
+
+async def run_bounded(fn, items: Iterable, on_done, concurrency: int | None = None, stopped=lambda: False,
+                      desc: str = "calls", unit: str = "call", total: int | None = None, flush_s: float = 0.1, flush_n: int = 64):
+    "Await `fn(x)` for `items` (taken lazily), at most `concurrency` at once; `(x, result, error)` triples go to `on_done` in groups."
+    items, running, landed, got = iter(items), {}, collections.deque(), []
+    wake, last = asyncio.Event(), time.monotonic()
+    def land(t): landed.append(t); wake.set()
+    with progress(total=total, desc=desc, unit=unit) as bar:
+        try:
+            while True:
+                while not stopped() and (concurrency is None or len(running) < concurrency) and (x := next(items, _END)) is not _END:
+                    t = asyncio.ensure_future(fn(x)); running[t] = x; t.add_done_callback(land)
+                if not running and not landed: break
+                if not landed:
+                    wake.clear()
+                    with contextlib.suppress(asyncio.TimeoutError): await asyncio.wait_for(wake.wait(), flush_s)
+                while landed: t = landed.popleft(); e = t.exception(); got.append((running.pop(t), None if e else t.result(), e))
+                if got and (len(got) >= flush_n or time.monotonic() - last >= flush_s or not running):
+                    on_done(got); bar.update(len(got)); got, last = [], time.monotonic()
+        finally:
+            for t in running: t.cancel()             # only on an error or a cancellation
+            if running: await asyncio.gather(*running, return_exceptions=True)
+    if got: on_done(got)
+
+async def map_progress(fn, items: Sequence, desc: str, unit: str = "call", concurrency: int | None = None) -> list:
+    """`[await fn(x) for x in items]` with at most `concurrency` in flight (default: all started at once, for a client's
+    semaphore to bound), in order, with a progress bar; if one raises, the others are cancelled (and awaited) first."""
+    out: list = [None] * len(items)
+    def keep(got):
+        for (i, _), r, e in got:
+            if e is not None: raise e
+            out[i] = r
+    await run_bounded(lambda ix: fn(ix[1]), enumerate(items), keep, concurrency, desc=desc, unit=unit,
+                      total=len(items), flush_n=1)
+    return out
 
 # %% ../../nbs/03_synth/01_llm.ipynb #36a95c49
 class LLMClient:
@@ -137,24 +176,13 @@ class LLMClient:
                  prices: dict | None = None, cache: ResponseCache | str | Path | None = None, cache_mode: str = "auto",
                  backoff: float = 0.5, backoff_max: float = 30.0, max_retry_after: float = 120.0,
                  default_max_tokens: int = 1024, seed: int | None = None, http: str = "auto"):
-        if http not in ("auto", "aiohttp", "httpx"): raise TinyStoriesError(f"http must be auto, aiohttp or httpx, got {http!r}")
-        if max_attempts < 1: raise TinyStoriesError(f"max_attempts must be at least 1, got {max_attempts}")
-        if max_concurrency < 1: raise TinyStoriesError(f"concurrency must be at least 1, got {max_concurrency}")
-        for name, v, zero in (("timeout", timeout, False), ("backoff", backoff, True), ("backoff_max", backoff_max, True),
-                              ("max_retry_after", max_retry_after, True), ("budget_usd", budget_usd, False)):
-            if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and (v > 0 or zero and v == 0)):
-                raise TinyStoriesError(f"LLMClient: {name} must be a {'non-negative' if zero else 'positive'} number, got {v!r}")
+        _check_settings(http, max_attempts, max_concurrency, timeout=timeout, backoff=backoff, backoff_max=backoff_max,
+                        max_retry_after=max_retry_after, budget_usd=budget_usd)
         self.model, self.base_url, self.api_key_env = model, base_url, api_key_env
         self.max_concurrency, self.max_attempts, self.timeout = max_concurrency, max_attempts, timeout
         self.backoff, self.backoff_max, self.max_retry_after = backoff, backoff_max, max_retry_after
         self.default_max_tokens, self.budget_usd = default_max_tokens, budget_usd
-        self.price = price_for(model, prices)
-        if self.price is None:
-            if budget_usd is not None:
-                raise TinyStoriesError(f"no price known for model {model!r}, so a budget cannot be enforced",
-                                       hint="pass prices={model: (usd_per_1M_in, usd_per_1M_out)}")
-            logger.info("no price known for model %r: costs are counted as 0", model)
-            self.price = (0.0, 0.0)
+        self.price = _price_or_free(model, prices, budget_usd)
         self.cache = ResponseCache(cache, cache_mode) if isinstance(cache, (str, Path)) else cache
         self.usage = UsageTotals()
         self._reserved, self._lock = 0.0, threading.Lock()
@@ -170,22 +198,43 @@ class LLMClient:
         return (f"LLMClient({self.model!r} at {self.where}: {u.calls} calls ({u.cached} cached, {u.retries} retries, "
                 f"{u.failures} failed), {u.prompt_tokens}+{u.completion_tokens} tokens, ${u.cost_usd:.4f})")
 
+# %% ../../nbs/03_synth/01_llm.ipynb #ad03d785
+def _check_settings(http: str, max_attempts: int, max_concurrency: int, **numbers):
+    if http not in ("auto", "aiohttp", "httpx"): raise TinyStoriesError(f"http must be auto, aiohttp or httpx, got {http!r}")
+    if max_attempts < 1: raise TinyStoriesError(f"max_attempts must be at least 1, got {max_attempts}")
+    if max_concurrency < 1: raise TinyStoriesError(f"concurrency must be at least 1, got {max_concurrency}")
+    for name, v in numbers.items():
+        zero = name in ("backoff", "backoff_max", "max_retry_after")      # these may be 0; timeout and budget may not
+        if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and (v > 0 or zero and v == 0)):
+            raise TinyStoriesError(f"LLMClient: {name} must be a {'non-negative' if zero else 'positive'} number, got {v!r}")
+
+def _price_or_free(model: str, prices: dict | None, budget_usd: float | None) -> tuple[float, float]:
+    price = price_for(model, prices)
+    if price is not None: return price
+    if budget_usd is not None:
+        raise TinyStoriesError(f"no price known for model {model!r}, so a budget cannot be enforced",
+                               hint="pass prices={model: (usd_per_1M_in, usd_per_1M_out)}")
+    logger.info("no price known for model %r: costs are counted as 0", model)
+    return (0.0, 0.0)
+
 # %% ../../nbs/03_synth/01_llm.ipynb #4faf2983
-def _api_key(self) -> str:
+@patch
+def _api_key(self: LLMClient) -> str:
     if self._key is None:
         self._key = "no-key" if self.api_key_env is None else get_secret(self.api_key_env)
     return self._key
 
 def _http_client(http: str):
     "The SDK's aiohttp transport if `http` asks for it (or is 'auto' and it is installed), else None: httpx."
-    import openai
+    import openai                                     # slow to import (half a second): only when a request is made
     if http == "httpx": return None
     try: return openai.DefaultAioHttpClient()
     except (RuntimeError, AttributeError, ImportError):
         if http == "aiohttp": raise TinyStoriesError("the aiohttp transport is not installed", hint='pip install "openai[aiohttp]"') from None
         return None
 
-def _client(self):
+@patch
+def _client(self: LLMClient):
     import openai
     loop = asyncio.get_running_loop()
     if self._loop is not loop:
@@ -194,32 +243,37 @@ def _client(self):
         self._loop, self._sem, self._aclient = loop, asyncio.Semaphore(self.max_concurrency), aclient
     return self._aclient
 
-async def aclose(self):
+# %% ../../nbs/03_synth/01_llm.ipynb #353f9e56
+@patch
+async def aclose(self: LLMClient):
     "Close the HTTP connections of the current event loop's SDK client."
     if self._aclient is not None and self._loop is asyncio.get_running_loop(): await self._aclient.close()
     self._loop = self._aclient = self._sem = None
 
-def sync(self, coro):
+@patch
+def sync(self: LLMClient, coro):
     "Run one of the client's coroutines from sync code, closing its connections afterwards."
     async def go():
         try: return await coro
         finally: await self.aclose()
     return run_sync(go())
 
-LLMClient._api_key, LLMClient._client, LLMClient.aclose, LLMClient.sync = _api_key, _client, aclose, sync
-
 # %% ../../nbs/03_synth/01_llm.ipynb #0bf78360
-def cost(self, usage: Usage, batch: bool = False) -> float:
+@patch
+def cost(self: LLMClient, usage: Usage, batch: bool = False) -> float:
     "USD cost of `usage` at this model's price (Batch API: half price)."
     p_in, p_out = self.price
     return (usage.prompt_tokens * p_in + usage.completion_tokens * p_out) / 1e6 * (BATCH_DISCOUNT if batch else 1.0)
 
-def estimate_cost(self, messages: list, max_tokens: int | None = None, batch: bool = False) -> float:
+@patch
+def estimate_cost(self: LLMClient, messages: list, max_tokens: int | None = None, batch: bool = False) -> float:
     "An upper-bound estimate of a call's cost, used to reserve budget."
     chars = sum(len(canonical_json(m.get("content"))) for m in messages)
     return self.cost(Usage(math.ceil(chars / 2) + 8 * len(messages), max_tokens or self.default_max_tokens), batch)
 
-def reserve(self, usd: float):
+# %% ../../nbs/03_synth/01_llm.ipynb #6b03e9c2
+@patch
+def reserve(self: LLMClient, usd: float):
     "Reserve `usd` of budget for a call about to start, or raise `BudgetExceeded`."
     with self._lock:
         if self.budget_usd is not None and self.usage.cost_usd + self._reserved + usd > self.budget_usd:
@@ -228,18 +282,17 @@ def reserve(self, usd: float):
                                  hint="raise the budget and rerun to continue")
         self._reserved += usd
 
-def release(self, usd: float):
+@patch
+def release(self: LLMClient, usd: float):
     with self._lock: self._reserved = max(0.0, self._reserved - usd)
 
-def charge(self, usage: Usage, usd: float, cached: bool = False):
+@patch
+def charge(self: LLMClient, usage: Usage, usd: float, cached: bool = False):
     "Add one billed (or cached) reply to the running totals."
     with self._lock:
         u = self.usage
         u.calls += 1; u.cached += cached
         u.prompt_tokens += usage.prompt_tokens; u.completion_tokens += usage.completion_tokens; u.cost_usd += usd
-
-LLMClient.cost, LLMClient.estimate_cost, LLMClient.reserve, LLMClient.release, LLMClient.charge = (
-    cost, estimate_cost, reserve, release, charge)
 
 # %% ../../nbs/03_synth/01_llm.ipynb #93d7d311
 class _Retry(Exception):
@@ -272,36 +325,53 @@ def _refused(e: BaseException) -> bool:
         e = e.__cause__ or e.__context__
     return False
 
+# %% ../../nbs/03_synth/01_llm.ipynb #5b3c2c7b
 def _error_message(e) -> str:
     body = getattr(e, "body", None)
     if isinstance(body, dict): body = body.get("error", body)
     msg = body.get("message") if isinstance(body, dict) else None
     return " ".join(str(msg or e).split())[:200]
 
-# %% ../../nbs/03_synth/01_llm.ipynb #f63b93c9
-async def _attempts(self, call, what: str = "request"):
+@patch
+def _status_error(self: LLMClient, e, what: str) -> tuple[LLMError, float | None]:
+    "A retryable `LLMError` for the SDK's `APIStatusError` `e`, with the server's `Retry-After`; raises the others."
+    code, msg = e.status_code, redact(_error_message(e), [self._key or ""])
+    err_code = (e.body or {}).get("code") if isinstance(e.body, dict) else None
+    if code == 429 and (err_code == "insufficient_quota" or "quota" in msg.lower()):
+        raise LLMError(f"{self.where}: quota exhausted (429): {msg}", hint="check your plan and billing", status=code, fatal=True)
+    if code in (401, 403):
+        raise LLMError(f"{self.where} rejected the API key ({code}): {msg}",
+                       hint=f"check the key in ${self.api_key_env}" if self.api_key_env else None, status=code, fatal=True)
+    if code == 404:
+        raise LLMError(f"{self.where}: model {self.model!r} or endpoint not found (404): {msg}",
+                       hint="check --model and --base-url", status=code, fatal=True)
+    if code not in _RETRY_STATUS and code < 500: raise LLMError(f"{what} rejected by {self.where} ({code}): {msg}", status=code)
+    return LLMError(f"{what} failed with HTTP {code}: {msg}", status=code), _retry_after(e.response.headers)
+
+# %% ../../nbs/03_synth/01_llm.ipynb #fd7ebdb8
+@patch
+async def _before_retry(self: LLMClient, last: LLMError, wait: float | None, attempt: int):
+    "Wait before attempt `attempt + 1` (backoff with jitter, at least the server's `Retry-After`), then check the budget."
+    delay = min(self.backoff_max, self.backoff * 2 ** (attempt - 1)) * self._rng.uniform(0.5, 1.0)
+    if wait is not None: delay = max(delay, min(wait, self.max_retry_after))
+    with self._lock: self.usage.retries += 1
+    logger.info("%s; retrying in %.2fs (attempt %d of %d)", last, delay, attempt + 1, self.max_attempts)
+    await asyncio.sleep(delay)
+    if self.budget_usd is not None and self.usage.cost_usd + self._reserved > self.budget_usd:
+        raise BudgetExceeded(f"budget of ${self.budget_usd:g} reached while retrying: {last}")
+
+# %% ../../nbs/03_synth/01_llm.ipynb #09ecb691
+@patch
+async def _attempts(self: LLMClient, call, what: str = "request"):
     "Await `call()` with retries; return (value, attempts) or raise `LLMError`."
-    import openai, pydantic
+    import openai, pydantic                                           # slow to import: see `_http_client`
     last, refused = None, 0
     for attempt in range(1, self.max_attempts + 1):
         wait = None
         try: return await call(), attempt
         except openai.APIStatusError as e:
-            code, msg = e.status_code, redact(_error_message(e), [self._key or ""])
-            err_code = (e.body or {}).get("code") if isinstance(e.body, dict) else None
-            if code == 429 and (err_code == "insufficient_quota" or "quota" in msg.lower()):
-                raise LLMError(f"{self.where}: quota exhausted (429): {msg}", hint="check your plan and billing",
-                               status=code, fatal=True) from None
-            if code in (401, 403):
-                raise LLMError(f"{self.where} rejected the API key ({code}): {msg}",
-                               hint=f"check the key in ${self.api_key_env}" if self.api_key_env else None,
-                               status=code, fatal=True) from None
-            if code == 404:
-                raise LLMError(f"{self.where}: model {self.model!r} or endpoint not found (404): {msg}",
-                               hint="check --model and --base-url", status=code, fatal=True) from None
-            if code not in _RETRY_STATUS and code < 500:
-                raise LLMError(f"{what} rejected by {self.where} ({code}): {msg}", status=code) from None
-            last, wait = LLMError(f"{what} failed with HTTP {code}: {msg}", status=code), _retry_after(e.response.headers)
+            try: last, wait = self._status_error(e, what)
+            except LLMError as fatal: raise fatal from None
         except openai.APIConnectionError as e:           # timeouts too (some transports report a refusal as one)
             if _refused(e):
                 refused += 1
@@ -311,24 +381,16 @@ async def _attempts(self, call, what: str = "request"):
             else: last = LLMError(f"{what} to {self.where} lost its connection: {_error_message(e)}")
         except (json.JSONDecodeError, UnicodeDecodeError, _Malformed, openai.APIResponseValidationError, pydantic.ValidationError) as e:
             last = LLMError(f"{what}: malformed reply from {self.where} ({type(e).__name__})")
-        except _Retry as e:
-            last = LLMError(f"{what}: {e} from {self.where}")
+        except _Retry as e: last = LLMError(f"{what}: {e} from {self.where}")
         if attempt == self.max_attempts: break
-        delay = min(self.backoff_max, self.backoff * 2 ** (attempt - 1)) * self._rng.uniform(0.5, 1.0)
-        if wait is not None: delay = max(delay, min(wait, self.max_retry_after))
-        with self._lock: self.usage.retries += 1
-        logger.info("%s; retrying in %.2fs (attempt %d of %d)", last, delay, attempt + 1, self.max_attempts)
-        await asyncio.sleep(delay)
-        if self.budget_usd is not None and self.usage.cost_usd + self._reserved > self.budget_usd:
-            raise BudgetExceeded(f"budget of ${self.budget_usd:g} reached while retrying: {last}")
+        await self._before_retry(last, wait, attempt)
     with self._lock: self.usage.failures += 1
     if last.fatal: raise last
     raise LLMError(f"{last.msg} (gave up after {self.max_attempts} attempts)", hint=last.hint, status=last.status)
 
-LLMClient._attempts = _attempts
-
-# %% ../../nbs/03_synth/01_llm.ipynb #5b3c2c7b
-def _result_from(self, r, batch: bool = False) -> tuple[ChatResult, bool]:
+# %% ../../nbs/03_synth/01_llm.ipynb #bd73cd9d
+@patch
+def _result_from(self: LLMClient, r, batch: bool = False) -> tuple[ChatResult, bool]:
     "A `ChatResult` from a chat-completion body (JSON bytes, or a dict from a batch file); also whether it is empty and should be retried."
     if isinstance(r, bytes): r = json.loads(r)
     try:
@@ -343,7 +405,9 @@ def _result_from(self, r, batch: bool = False) -> tuple[ChatResult, bool]:
     empty = not text.strip() and fr == "stop" and not refusal      # a refusal is an answer, not an empty reply
     return ChatResult(text, fr, u, self.cost(u, batch), model=r.get("model"), refusal=refusal), empty
 
-async def chat(self, messages: list[dict], **params) -> ChatResult:
+# %% ../../nbs/03_synth/01_llm.ipynb #ca8120c5
+@patch
+async def chat(self: LLMClient, messages: list[dict], **params) -> ChatResult:
     "One chat completion with retries, accounting, budget and cache; sampling `params` go to the server as given."
     params = {k: v for k, v in params.items() if v is not None}
     key = ResponseCache.key(self.model, messages, params) if self.cache is not None else None
@@ -374,29 +438,14 @@ async def chat(self, messages: list[dict], **params) -> ChatResult:
                         "model": res.model, "refusal": res.refusal})
     return res
 
-def chat_sync(self, messages: list[dict], **params) -> ChatResult:
+@patch
+def chat_sync(self: LLMClient, messages: list[dict], **params) -> ChatResult:
     "`chat` from sync code (scripts, notebooks)."
     return self.sync(self.chat(messages, **params))
 
-LLMClient._result_from, LLMClient.chat, LLMClient.chat_sync = _result_from, chat, chat_sync
-
 # %% ../../nbs/03_synth/01_llm.ipynb #2adbda90
-async def map_progress(fn, items: Sequence, desc: str, unit: str = "call") -> list:
-    """`[await fn(x) for x in items]`, all started at once (the client's semaphore bounds what is in flight), in order,
-    with a progress bar; if one raises, the others are cancelled (and awaited) before the error propagates."""
-    out: list = [None] * len(items)
-    with progress(total=len(items), desc=desc, unit=unit) as bar:
-        async def one(i, x):
-            out[i] = await fn(x); bar.update(1)
-        tasks = [asyncio.ensure_future(one(i, x)) for i, x in enumerate(items)]
-        try: await asyncio.gather(*tasks)
-        except BaseException:
-            for t in tasks: t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-    return out
-
-async def chat_many(self, conversations: list[list[dict]], desc: str = "LLM calls", **params) -> list[ChatResult | LLMError]:
+@patch
+async def chat_many(self: LLMClient, conversations: list[list[dict]], desc: str = "LLM calls", **params) -> list[ChatResult | LLMError]:
     "Run many chats with bounded concurrency; failed ones are returned as their `LLMError`, fatal errors raised."
     async def one(msgs):
         try: return await self.chat(msgs, **params)
@@ -405,10 +454,9 @@ async def chat_many(self, conversations: list[list[dict]], desc: str = "LLM call
             return e
     return await map_progress(one, conversations, desc)
 
-LLMClient.chat_many = chat_many
-
 # %% ../../nbs/03_synth/01_llm.ipynb #5a3c135d
-def batch_line(self, custom_id: str, messages: list[dict], **params) -> dict:
+@patch
+def batch_line(self: LLMClient, custom_id: str, messages: list[dict], **params) -> dict:
     "One Batch API request line for a chat completion."
     body = {"model": self.model, "messages": messages, **{k: v for k, v in params.items() if v is not None}}
     return {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": body}
@@ -423,20 +471,41 @@ async def _scan(first, match, since: float | None):
         if not page.has_next_page(): return None
         page = await page.get_next_page()
 
-async def find_batch(self, key: str, since: float | None = None):
+# %% ../../nbs/03_synth/01_llm.ipynb #238e2f9e
+def _tagged(key: str): return lambda b: (b.metadata or {}).get("intent") == key
+
+@patch
+async def find_batch(self: LLMClient, key: str, since: float | None = None):
     "The batch on the server whose metadata `intent` is `key` (created after `since`, a Unix time), or None."
     client = self._client()
-    return (await self._attempts(lambda: _scan(lambda: client.batches.list(limit=100),
-                                               lambda b: (b.metadata or {}).get("intent") == key, since), "batch list"))[0]
+    return (await self._attempts(lambda: _scan(lambda: client.batches.list(limit=100), _tagged(key), since), "batch list"))[0]
 
-async def find_file(self, filename: str, size: int | None = None, since: float | None = None):
+def _named(filename: str, size: int | None): return lambda f: f.filename == filename and (size is None or f.bytes == size)
+
+@patch
+async def find_file(self: LLMClient, filename: str, size: int | None = None, since: float | None = None):
     "The batch input file on the server named `filename` (of `size` bytes, if given), or None."
     client = self._client()
-    ok_ = lambda f: f.filename == filename and (size is None or f.bytes == size)
-    return (await self._attempts(lambda: _scan(lambda: client.files.list(purpose="batch", order="desc", limit=100), ok_, since),
-                                 "file list"))[0]
+    return (await self._attempts(lambda: _scan(lambda: client.files.list(purpose="batch", order="desc", limit=100),
+                                               _named(filename, size), since), "file list"))[0]
 
-async def batch_submit(self, lines: list[dict], path, metadata: dict | None = None, key: str | None = None,
+# %% ../../nbs/03_synth/01_llm.ipynb #024b1bce
+@patch
+async def _submit_once(self: LLMClient, find, send, key: str | None, adopt: bool, what: str):
+    "`send()` with retries; with a `key`, look for the result first (`find()`) on a resend, or from the start with `adopt`."
+    look = key is not None and adopt
+    async def attempt():
+        nonlocal look
+        if look and (found := await find()) is not None:
+            logger.info("%s of intent %s: %s is already on the server, taken instead of sending again", what, key, found.id)
+            return found
+        look = key is not None                      # an unanswered request may have been accepted: look before resending
+        return await send()
+    return (await self._attempts(attempt, what))[0]
+
+# %% ../../nbs/03_synth/01_llm.ipynb #1fa57071
+@patch
+async def batch_submit(self: LLMClient, lines: list[dict], path, metadata: dict | None = None, key: str | None = None,
                        adopt: bool = False, since: float | None = None) -> str:
     """Write `lines` to `path` (JSONL), upload it and create a batch; returns the batch id. With a `key`, the batch is
     tagged with it (`metadata['intent']`), and a resend — a retry after an unanswered request, or `adopt=True` on a
@@ -450,38 +519,28 @@ async def batch_submit(self, lines: list[dict], path, metadata: dict | None = No
     client, name = self._client(), Path(path).name
     since = time.time() - 86400 if since is None else since    # lists are newest first: look back a day, not forever
     if key is not None: metadata = {**(metadata or {}), "intent": key}
-    look = key is not None and adopt
-    if look and (b := await self.find_batch(key, since)) is not None:
+    if key is not None and adopt and (b := await self.find_batch(key, since)) is not None:
         logger.info("batch %s of intent %s is already on the server: adopted", b.id, key); return b.id
-    async def upload():
-        nonlocal look
-        if look and (f := await _scan(lambda: client.files.list(purpose="batch", order="desc", limit=100),
-                                      lambda f: f.filename == name and f.bytes == len(data), since)) is not None:
-            logger.info("file %s (%s) is already on the server: reused", f.id, name); return f
-        look = key is not None                      # an unanswered upload may have been stored: look before resending
-        return await client.files.create(file=(name, data), purpose="batch")
-    f = (await self._attempts(upload, "batch upload"))[0]
-    look = key is not None and adopt
-    async def create():
-        nonlocal look
-        if look and (b := await _scan(lambda: client.batches.list(limit=100),
-                                      lambda b: (b.metadata or {}).get("intent") == key, since)) is not None:
-            logger.info("batch %s of intent %s is already on the server: adopted", b.id, key); return b
-        look = key is not None
-        return await client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
-                                           completion_window="24h", metadata=metadata)
-    b = (await self._attempts(create, "batch create"))[0]
+    files, batches = (lambda: client.files.list(purpose="batch", order="desc", limit=100)), (lambda: client.batches.list(limit=100))
+    f = await self._submit_once(lambda: _scan(files, _named(name, len(data)), since),
+                                lambda: client.files.create(file=(name, data), purpose="batch"), key, adopt, "batch upload")
+    b = await self._submit_once(lambda: _scan(batches, _tagged(key), since),
+                                lambda: client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
+                                                              completion_window="24h", metadata=metadata), key, adopt, "batch create")
     logger.info("submitted batch %s with %d requests (file %s)", b.id, len(lines), f.id)
     return b.id
 
-async def batch_status(self, batch_id: str):
+# %% ../../nbs/03_synth/01_llm.ipynb #1ab50136
+@patch
+async def batch_status(self: LLMClient, batch_id: str):
     "The SDK `Batch` object for `batch_id`."
     client = self._client()
     return (await self._attempts(lambda: client.batches.retrieve(batch_id), f"batch {batch_id} status"))[0]
 
 _DONE = ("completed", "failed", "expired", "cancelled")
 
-async def batch_wait(self, batch_id: str, poll_s: float = 30.0, timeout_s: float | None = None):
+@patch
+async def batch_wait(self: LLMClient, batch_id: str, poll_s: float = 30.0, timeout_s: float | None = None):
     "Poll a batch until it completes, fails, expires or is cancelled (or `timeout_s` passes); returns the `Batch`."
     t0 = time.time()
     while (b := await self.batch_status(batch_id)).status not in _DONE:
@@ -491,12 +550,9 @@ async def batch_wait(self, batch_id: str, poll_s: float = 30.0, timeout_s: float
         await asyncio.sleep(poll_s)
     return b
 
-LLMClient.batch_line, LLMClient.batch_submit, LLMClient.batch_status, LLMClient.batch_wait = (
-    batch_line, batch_submit, batch_status, batch_wait)
-LLMClient.find_batch, LLMClient.find_file = find_batch, find_file
-
 # %% ../../nbs/03_synth/01_llm.ipynb #43574678
-async def batch_results(self, batch) -> dict[str, ChatResult | LLMError]:
+@patch
+async def batch_results(self: LLMClient, batch) -> dict[str, ChatResult | LLMError]:
     "Download and parse a finished batch's output and error files into {custom_id: ChatResult | LLMError}."
     if batch.status == "failed":
         errs = "; ".join(e.message or "" for e in (batch.errors.data or [])) if batch.errors else ""
@@ -510,17 +566,18 @@ async def batch_results(self, batch) -> dict[str, ChatResult | LLMError]:
             try: rec = json.loads(line); cid = rec["custom_id"]
             except (json.JSONDecodeError, KeyError, TypeError):
                 logger.warning("batch %s file %s line %d is not a result line; skipped", batch.id, fid, n); continue
-            resp, err = rec.get("response") or {}, rec.get("error")
-            if resp.get("status_code") == 200 and not err:
-                try: res, empty = self._result_from(resp["body"], batch=True)
-                except Exception:
-                    out[cid] = LLMError(f"batch {batch.id} request {cid}: malformed reply"); continue
-                self.charge(res.usage, res.cost_usd)
-                out[cid] = LLMError(f"batch {batch.id} request {cid}: empty reply") if empty else res
-            else:
-                msg = _error_message(type("E", (), {"body": (resp.get("body") or err or {})})())
-                out[cid] = LLMError(f"batch {batch.id} request {cid} failed ({resp.get('status_code', 'error')}): {msg}",
-                                    status=resp.get("status_code"))
+            out[cid] = self._batch_result(batch.id, rec)
     return out
 
-LLMClient.batch_results = batch_results
+@patch
+def _batch_result(self: LLMClient, batch_id: str, rec: dict) -> ChatResult | LLMError:
+    "One line of a batch's output or error file as a result (priced at the batch rate and counted) or an error."
+    cid, resp, err = rec["custom_id"], rec.get("response") or {}, rec.get("error")
+    if resp.get("status_code") == 200 and not err:
+        try: res, empty = self._result_from(resp["body"], batch=True)
+        except Exception: return LLMError(f"batch {batch_id} request {cid}: malformed reply")
+        self.charge(res.usage, res.cost_usd)
+        return LLMError(f"batch {batch_id} request {cid}: empty reply") if empty else res
+    msg = _error_message(type("E", (), {"body": (resp.get("body") or err or {})})())
+    return LLMError(f"batch {batch_id} request {cid} failed ({resp.get('status_code', 'error')}): {msg}",
+                    status=resp.get("status_code"))

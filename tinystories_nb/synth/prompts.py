@@ -7,9 +7,8 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/03_synth/prompts.html.md""
 # %% ../../nbs/03_synth/03_prompts.ipynb #811d9bb4
 from __future__ import annotations
 import dataclasses, random, re
-from collections import Counter
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 from ..core import TinyStoriesError, load_versioned, pick_version, read_json_list, sha256_text
 from .vocab import Feature, Vocab, load_features, load_vocab
 

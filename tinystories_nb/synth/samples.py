@@ -9,10 +9,10 @@ from __future__ import annotations
 import itertools, os
 from dataclasses import dataclass
 from pathlib import Path
-from ..core import TinyStoriesError, cache_dir, logger, need_file, online, package_data, package_dir, sha256_file, sha256_json
+from ..core import cache_dir, logger, need_file, online, package_data, package_dir, sha256_file, sha256_json
 from ..data.stories import Story, read_text, write_text
 from .prompts import sample_prompts
-from .teachers import OfflineTeacher
+from .engine import OfflineTeacher
 
 # %% auto #0
 __all__ = ['SAMPLE_STORIES', 'HUB_REPO', 'HUB_FILE', 'Sample', 'engine_hash', 'offline_stories', 'offline_sample', 'hub_sample',
@@ -33,7 +33,7 @@ class Sample:
         return f"{what} from {self.origin}: {self.path}"
 
 # %% ../../nbs/03_synth/06_samples.ipynb #14d8e312
-_ENGINE_FILES = ("synth/teachers.py", "synth/prompts.py", "synth/vocab.py")
+_ENGINE_FILES = ("synth/engine.py", "synth/prompts.py", "synth/vocab.py")
 _ENGINE_DATA = ("vocab_en.tsv", "features.json", "templates.json")
 
 def engine_hash() -> str:

@@ -6,13 +6,14 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/03_synth/testing.html.md""
 
 # %% ../../nbs/03_synth/00_testing.ipynb #dfad7572
 from __future__ import annotations
-import collections, dataclasses, email.parser, email.policy, http.server, itertools, json, threading, time
-from typing import Any, Callable, Iterable
+import collections, dataclasses, email.parser, email.policy, http.server, itertools, json, sys, threading, time
+from typing import Callable, Iterable
 from urllib.parse import parse_qs, urlparse
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['Reply', 'ok', 'status', 'hang', 'malformed_json', 'empty_content', 'refusal', 'echo', 'count_usage',
-           'completion_body', 'FakeOpenAI', 'parse_multipart', 'add_file', 'finish_batch']
+           'completion_body', 'FakeOpenAI', 'parse_multipart']
 
 # %% ../../nbs/03_synth/00_testing.ipynb #3b9b6d0f
 @dataclasses.dataclass
@@ -27,6 +28,7 @@ class Reply:
     seconds: float = 0.0             # how long a `hang` holds the connection before dropping it
     latency: float = 0.0             # extra delay before answering
 
+# %% ../../nbs/03_synth/00_testing.ipynb #1ffea438
 def ok(content: str, finish_reason: str = "stop", usage: dict | None = None, latency: float = 0.0) -> Reply:
     "A normal completion with `content`; `finish_reason` may be 'length' or 'content_filter'."
     return Reply("ok", content, finish_reason, usage, latency=latency)
@@ -126,46 +128,53 @@ class FakeOpenAI:
     def __enter__(self): return self.start()
     def __exit__(self, *exc): self.stop()
 
-    def chat_requests(self) -> list[dict]:
-        "The JSON bodies of the chat-completions requests received so far."
-        return [r["json"] for r in self.requests if r["path"].endswith("/chat/completions")]
+# %% ../../nbs/03_synth/00_testing.ipynb #1f098e38
+@patch
+def chat_requests(self: FakeOpenAI) -> list[dict]:
+    "The JSON bodies of the chat-completions requests received so far."
+    return [r["json"] for r in self.requests if r["path"].endswith("/chat/completions")]
 
-    def next_id(self) -> int:
-        with self._lock: return next(self._ids)
+@patch
+def next_id(self: FakeOpenAI) -> int:
+    with self._lock: return next(self._ids)
 
-    def reply_for(self, request: dict) -> Reply:
-        "The scripted reply for one chat request (thread-safe)."
-        with self._lock:
-            if callable(self._script): r = self._script(request)
-            else: r = next(self._script, None)
-        if r is None: r = self.default(request)
-        return ok(r) if isinstance(r, str) else r
+@patch
+def reply_for(self: FakeOpenAI, request: dict) -> Reply:
+    "The scripted reply for one chat request (thread-safe)."
+    with self._lock:
+        if callable(self._script): r = self._script(request)
+        else: r = next(self._script, None)
+    if r is None: r = self.default(request)
+    return ok(r) if isinstance(r, str) else r
 
-    def sleep(self, seconds: float):
-        "Sleep, but wake up at once when the server stops."
-        if seconds > 0: self._stop.wait(seconds)
+@patch
+def sleep(self: FakeOpenAI, seconds: float):
+    "Sleep, but wake up at once when the server stops."
+    if seconds > 0: self._stop.wait(seconds)
 
-    def count(self, what: str):
-        "Count one accepted submission (`file`, `batch` or `chat`)."
-        with self._lock: self.submissions[what] += 1
+@patch
+def count(self: FakeOpenAI, what: str):
+    "Count one accepted submission (`file`, `batch` or `chat`)."
+    with self._lock: self.submissions[what] += 1
 
-    def idle(self, timeout: float = 10.0) -> bool:
-        "Wait until no request is being handled (e.g. the one a killed client left behind); False on timeout."
-        t0 = time.time()
-        while self.handling and time.time() - t0 < timeout: time.sleep(0.005)
-        return not self.handling
+@patch
+def idle(self: FakeOpenAI, timeout: float = 10.0) -> bool:
+    "Wait until no request is being handled (e.g. the one a killed client left behind); False on timeout."
+    t0 = time.time()
+    while self.handling and time.time() - t0 < timeout: time.sleep(0.005)
+    return not self.handling
 
-    def _hook(self, stage: str, request: dict | None):
-        if self.hook is not None and request is not None: self.hook(stage, request)
+@patch
+def _hook(self: FakeOpenAI, stage: str, request: dict | None):
+    if self.hook is not None and request is not None: self.hook(stage, request)
 
+# %% ../../nbs/03_synth/00_testing.ipynb #9c9e74d9
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads, request_queue_size, allow_reuse_address = True, 512, True
     def handle_error(self, request, client_address):
-        import sys
         if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)): return   # a client that went away (or was killed)
         super().handle_error(request, client_address)
 
-# %% ../../nbs/03_synth/00_testing.ipynb #1f098e38
 _ERRORS = {400: "invalid_request_error", 401: "invalid_api_key", 404: "not_found", 429: "rate_limit_exceeded",
            500: "server_error", 502: "bad_gateway", 503: "service_unavailable"}
 
@@ -199,58 +208,63 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         finally:
             with self.fake._lock: self.fake.handling -= 1
 
-    def _dispatch(self, method: str):
-        url = urlparse(self.path)
-        path, query = url.path, {k: v[-1] for k, v in parse_qs(url.query).items()}
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        ctype = self.headers.get("Content-Type", "")
-        js, self._req = None, None
-        if body and ctype.startswith("application/json"):
-            try: js = json.loads(body)
-            except json.JSONDecodeError: return self._error(400, "request body is not valid JSON")
-        auth = self.headers.get("Authorization", "")
-        self._req = {"method": method, "path": path, "json": js, "auth": auth.startswith("Bearer ")}
-        self.fake.requests.append(self._req)
-        self.fake._hook("received", self._req)
-        if self.fake._require is not None and auth != f"Bearer {self.fake._require}":
-            return self._error(401, "Incorrect API key provided.")
-        parts = path.rstrip("/").split("/")[1:]      # ['v1', 'files', 'file-1', 'content']
-        if parts[:1] != ["v1"]: return self._error(404, f"unknown path {path}")
-        route = (method, *parts[1:2], len(parts))
-        if route == ("POST", "chat", 3) and parts[2] == "completions": return self._chat(js or {})
-        if route == ("POST", "files", 2): return self._upload(ctype, body)
-        if route == ("GET", "files", 2): return self._list("files", query)
-        if route == ("GET", "files", 3): return self._file(parts[2])
-        if route == ("GET", "files", 4) and parts[3] == "content": return self._file(parts[2], content=True)
-        if route == ("POST", "batches", 2): return self._create_batch(js or {})
-        if route == ("GET", "batches", 2): return self._list("batches", query)
-        if route == ("GET", "batches", 3): return self._batch(parts[2])
-        if route == ("POST", "batches", 4) and parts[3] == "cancel": return self._batch(parts[2], cancel=True)
-        return self._error(404, f"unknown path {method} {path}")
-
     def do_GET(self): self._route("GET")
     def do_POST(self): self._route("POST")
 
-    def _chat(self, request: dict):
-        if not isinstance(request.get("messages"), list): return self._error(400, "'messages' is required")
-        with self.fake._lock:
-            self.fake.active += 1; self.fake.peak_active = max(self.fake.peak_active, self.fake.active)
-        try: self._answer(request)
-        finally:
-            with self.fake._lock: self.fake.active -= 1
+# %% ../../nbs/03_synth/00_testing.ipynb #0f01ea56
+@patch
+def _dispatch(self: _Handler, method: str):
+    url = urlparse(self.path)
+    path, query = url.path, {k: v[-1] for k, v in parse_qs(url.query).items()}
+    body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    ctype = self.headers.get("Content-Type", "")
+    js, self._req = None, None
+    if body and ctype.startswith("application/json"):
+        try: js = json.loads(body)
+        except json.JSONDecodeError: return self._error(400, "request body is not valid JSON")
+    auth = self.headers.get("Authorization", "")
+    self._req = {"method": method, "path": path, "json": js, "auth": auth.startswith("Bearer ")}
+    self.fake.requests.append(self._req)
+    self.fake._hook("received", self._req)
+    if self.fake._require is not None and auth != f"Bearer {self.fake._require}":
+        return self._error(401, "Incorrect API key provided.")
+    parts = path.rstrip("/").split("/")[1:]      # ['v1', 'files', 'file-1', 'content']
+    if parts[:1] != ["v1"]: return self._error(404, f"unknown path {path}")
+    route = (method, *parts[1:2], len(parts))
+    if route == ("POST", "chat", 3) and parts[2] == "completions": return self._chat(js or {})
+    if route == ("POST", "files", 2): return self._upload(ctype, body)
+    if route == ("GET", "files", 2): return self._list("files", query)
+    if route == ("GET", "files", 3): return self._file(parts[2])
+    if route == ("GET", "files", 4) and parts[3] == "content": return self._file(parts[2], content=True)
+    if route == ("POST", "batches", 2): return self._create_batch(js or {})
+    if route == ("GET", "batches", 2): return self._list("batches", query)
+    if route == ("GET", "batches", 3): return self._batch(parts[2])
+    if route == ("POST", "batches", 4) and parts[3] == "cancel": return self._batch(parts[2], cancel=True)
+    return self._error(404, f"unknown path {method} {path}")
 
-    def _answer(self, request: dict):
-        r = self.fake.reply_for(request)
-        self.fake.sleep(self.fake.latency + r.latency)
-        if r.kind == "hang":
-            self.fake.sleep(r.seconds); self.close_connection = True; return   # drop the connection unanswered
-        if r.kind == "status":
-            return self._error(r.code, f"scripted error {r.code}",
-                               {"Retry-After": f"{r.retry_after:g}"} if r.retry_after is not None else None)
-        if r.kind == "malformed":
-            return self._send(200, b'{"id": "chatcmpl-x", "object": "chat.completion", "choices": [{"mess')
-        self.fake.count("chat")
-        self._send(200, completion_body(request, r, self.fake.next_id()))
+# %% ../../nbs/03_synth/00_testing.ipynb #bb8645c9
+@patch
+def _chat(self: _Handler, request: dict):
+    if not isinstance(request.get("messages"), list): return self._error(400, "'messages' is required")
+    with self.fake._lock:
+        self.fake.active += 1; self.fake.peak_active = max(self.fake.peak_active, self.fake.active)
+    try: self._answer(request)
+    finally:
+        with self.fake._lock: self.fake.active -= 1
+
+@patch
+def _answer(self: _Handler, request: dict):
+    r = self.fake.reply_for(request)
+    self.fake.sleep(self.fake.latency + r.latency)
+    if r.kind == "hang":
+        self.fake.sleep(r.seconds); self.close_connection = True; return   # drop the connection unanswered
+    if r.kind == "status":
+        return self._error(r.code, f"scripted error {r.code}",
+                           {"Retry-After": f"{r.retry_after:g}"} if r.retry_after is not None else None)
+    if r.kind == "malformed":
+        return self._send(200, b'{"id": "chatcmpl-x", "object": "chat.completion", "choices": [{"mess')
+    self.fake.count("chat")
+    self._send(200, completion_body(request, r, self.fake.next_id()))
 
 # %% ../../nbs/03_synth/00_testing.ipynb #e1fc67d2
 def parse_multipart(ctype: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
@@ -266,7 +280,8 @@ def parse_multipart(ctype: str, body: bytes) -> dict[str, tuple[str | None, byte
 def _file_obj(f: dict) -> dict:
     return {k: f[k] for k in ("id", "object", "bytes", "created_at", "filename", "purpose", "status")}
 
-def _upload(self, ctype, body):
+@patch
+def _upload(self: _Handler, ctype, body):
     if not ctype.startswith("multipart/form-data"): return self._error(400, "expected a multipart/form-data upload")
     form = parse_multipart(ctype, body)
     if "file" not in form: return self._error(400, "missing the 'file' field")
@@ -275,21 +290,21 @@ def _upload(self, ctype, body):
     self.fake.count("file")
     self._send(200, _file_obj(f))
 
-def _file(self, file_id, content=False):
+@patch
+def _file(self: _Handler, file_id, content=False):
     f = self.fake.files.get(file_id)
     if f is None: return self._error(404, f"no such file: {file_id}")
     if content: return self._send(200, f["data"], ctype="application/octet-stream")
     self._send(200, _file_obj(f))
 
-def add_file(self, data: bytes, filename: str, purpose: str) -> dict:
+@patch
+def add_file(self: FakeOpenAI, data: bytes, filename: str, purpose: str) -> dict:
     "Store a file as if uploaded; returns its record (with the bytes under 'data')."
     fid = f"file-{self.next_id()}"
     f = {"id": fid, "object": "file", "bytes": len(data), "created_at": int(time.time()), "filename": filename,
          "purpose": purpose, "status": "processed", "data": data}
     with self._lock: self.files[fid] = f
     return f
-
-_Handler._upload, _Handler._file, FakeOpenAI.add_file = _upload, _file, add_file
 
 # %% ../../nbs/03_synth/00_testing.ipynb #4da7b7ce
 _STEPS = ["validating", "in_progress", "finalizing"]
@@ -304,7 +319,9 @@ def _bad_metadata(md) -> str | None:
         if len(k) > 64 or len(v) > 512: return f"metadata key {k[:20]!r}: keys are at most 64 characters, values 512"
     return None
 
-def _create_batch(self, js):
+# %% ../../nbs/03_synth/00_testing.ipynb #f3e9ec45
+@patch
+def _create_batch(self: _Handler, js):
     f = self.fake.files.get(js.get("input_file_id"))
     if f is None: return self._error(400, f"input file not found: {js.get('input_file_id')}")
     if js.get("endpoint") != "/v1/chat/completions": return self._error(400, f"unsupported endpoint {js.get('endpoint')}")
@@ -321,7 +338,8 @@ def _create_batch(self, js):
 
 def _public(b: dict) -> dict: return {k: v for k, v in b.items() if not k.startswith("_")}
 
-def _batch(self, batch_id, cancel=False):
+@patch
+def _batch(self: _Handler, batch_id, cancel=False):
     b = self.fake.batches.get(batch_id)
     if b is None: return self._error(404, f"no such batch: {batch_id}")
     with self.fake._lock:
@@ -333,7 +351,9 @@ def _batch(self, batch_id, cancel=False):
             else: b["status"] = _STEPS[min(b["_polls"], len(_STEPS) - 1)]
     self._send(200, _public(b))
 
-def finish_batch(self, b: dict):
+# %% ../../nbs/03_synth/00_testing.ipynb #8217834c
+@patch
+def finish_batch(self: FakeOpenAI, b: dict):
     "Answer every request of batch `b` with the script and attach output and error files (call with the lock held)."
     now, out, err = int(time.time()), [], []
     if self.batch_final == "failed":
@@ -365,12 +385,11 @@ def finish_batch(self, b: dict):
     b.update(status=final, **{f"{final}_at": now, "finalizing_at": now, "in_progress_at": b["created_at"]},
              request_counts={"total": len(out) + len(err), "completed": len(out), "failed": len(err)})
 
-_Handler._create_batch, _Handler._batch, FakeOpenAI.finish_batch = _create_batch, _batch, finish_batch
-
 # %% ../../nbs/03_synth/00_testing.ipynb #f98f5741
 _LIMITS = {"batches": (20, 100), "files": (10_000, 10_000)}
 
-def _list(self, what: str, query: dict):
+@patch
+def _list(self: _Handler, what: str, query: dict):
     default, most = _LIMITS[what]
     try: limit = int(query.get("limit", default))
     except ValueError: return self._error(400, f"limit must be an integer, got {query.get('limit')!r}")
@@ -386,5 +405,3 @@ def _list(self, what: str, query: dict):
     page = [_public(x) if what == "batches" else _file_obj(x) for x in items[:limit]]
     self._send(200, {"object": "list", "data": page, "first_id": page[0]["id"] if page else None,
                      "last_id": page[-1]["id"] if page else None, "has_more": len(items) > limit})
-
-_Handler._list = _list

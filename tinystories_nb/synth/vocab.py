@@ -6,11 +6,11 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/03_synth/vocab.html.md"""
 
 # %% ../../nbs/03_synth/02_vocab.ipynb #c85eb373
 from __future__ import annotations
-import dataclasses, json, random, re
+import dataclasses, random, re
 from collections import Counter
 from pathlib import Path
 from typing import Iterable
-from ..core import TinyStoriesError, need_file, package_data, read_json_list, sha256_json
+from ..core import TinyStoriesError, need_file, package_data, read_json, read_json_list, sha256_json
 
 # %% auto #0
 __all__ = ['IRREGULAR_VERBS', 'IRREGULAR_PLURALS', 'DOUBLING', 'POS', 'FORMS', 'NOUN_CATEGORIES', 'ADJ_DOMAINS', 'regular_past',
@@ -58,13 +58,13 @@ dwarf dwarfs|dwarves; potato potatoes; tomato tomatoes; hero heroes; echo echoes
 volcano volcanoes|volcanos; domino dominoes; mango mangoes|mangos; flamingo flamingos|flamingoes;
 pajamas pajamas; scissors scissors; glasses glasses; pants pants"""
 
-def _table(text, n):
+def _parse_rows(text, n):
     rows = [r.split() for r in text.replace("\n", " ").split(";") if r.strip()]
     assert all(len(r) == n for r in rows), [r for r in rows if len(r) != n]
     return {r[0]: tuple(tuple(x.split("|")) for x in r[1:]) for r in rows}
 
-IRREGULAR_VERBS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = _table(_IRREGULAR_VERBS, 3)
-IRREGULAR_PLURALS: dict[str, tuple[str, ...]] = {k: v[0] for k, v in _table(_IRREGULAR_PLURALS, 2).items()}
+IRREGULAR_VERBS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = _parse_rows(_IRREGULAR_VERBS, 3)
+IRREGULAR_PLURALS: dict[str, tuple[str, ...]] = {k: v[0] for k, v in _parse_rows(_IRREGULAR_PLURALS, 2).items()}
 # final-stress verbs of two syllables double their last consonant like one-syllable words do
 DOUBLING = {"admit", "begin", "commit", "compel", "control", "equip", "forget", "kidnap", "occur", "patrol",
             "permit", "prefer", "refer", "regret", "submit", "unplug", "unwrap", "unzip", "upset"}
@@ -322,7 +322,6 @@ class Vocab:
 _CACHE: dict = {}
 
 def _read_json_words(p: Path) -> list[Word]:
-    from tinystories_nb.core import read_json
     d = read_json(p, "vocabulary file")
     recs = d.get("words") if isinstance(d, dict) else d
     if not isinstance(recs, list): raise TinyStoriesError(f"vocabulary file {p}: expected a list of words (or {{\"words\": [...]}})")
