@@ -421,24 +421,20 @@ def plot_lost(w):
            [['One day, {H} could not find {theI}. "Where is my {I}?" {Hs} asked.'], ['One day, {Hs} cried, "Oh no! My {I} is gone!"']])
     w.say(["{He} looked under the bed and behind the door.", "{He} looked in the garden and by the gate, but {theI} was not there."],
           ["{He} looked high and low, but {he} could not find it anywhere."])
-    w.verb_here("problem")
-    w.feeling()
-    w.color("problem")
-    w.to("turn")
+    w.trouble()
     w.help_arrives(talk=['"Don\'t worry," said {F}. "I will help you look."'], narr=["{F} came to help.", "Together they looked everywhere."])
     w.conflict_here()
-    if w.ending == "bad":
-        w.bad_twist()
-        w.say(["They looked until it was dark, but they never found {theI}.", "{H} had to go home without it."],
-              ["At last they found {theI} in the mud by the road.", "It was broken and dirty, and it could not be fixed."])
-    elif "Twist" in w.feats:
-        w.twist(["Then something surprising happened.", "{H}'s little {pet} came running, and it had {theI} in its mouth!", "It had been hiding it in its bed all along."],
-                ["At last, {H} put {his} hand in {his} pocket, and there it was: {theI} had been with {him} all along!"])
-    else:
-        w.say(["At last, {F} saw something under a big bush.", "It was {theI}!"], ["Then {H} saw {theI} behind a flower pot.", "{He} picked it up and hugged it."])
-    w.lessons("it is important to take good care of the things you love", "friends help each other", "it is good to ask for help",
-              bad="you should keep your things in a safe place")
-    w.summary_goal = "lost {hisI} and looked everywhere for it"
+    w.outcome(bad=(["They looked until it was dark, but they never found {theI}.", "{H} had to go home without it."],
+                   ["At last they found {theI} in the mud by the road.", "It was broken and dirty, and it could not be fixed."]),
+              twist=(["Then something surprising happened.", "{H}'s little {pet} came running, and it had {theI} in its mouth!", "It had been hiding it in its bed all along."],
+                     ["At last, {H} put {his} hand in {his} pocket, and there it was: {theI} had been with {him} all along!"]),
+              good=(["At last, {F} saw something under a big bush.", "It was {theI}!"],
+                    ["Then {H} saw {theI} behind a flower pot.", "{He} picked it up and hugged it."]),
+              lessons=("it is important to take good care of the things you love",
+                       "friends help each other",
+                       "it is good to ask for help"),
+              bad_lesson="you should keep your things in a safe place",
+              goal="lost {hisI} and looked everywhere for it")
 
 def plot_want(w):
     "Something is out of reach, and getting it takes help."
@@ -450,25 +446,21 @@ def plot_want(w):
     w.to("problem")
     w.tell([["{He} jumped and jumped, but {he} could not reach it."], ["{He} stood on {his} toes and stretched {his} arms, but it was too high."]],
            [['"I want that {I}!" said {Hs}.', "{He} jumped as high as {he} could, but it was too high."]])
-    w.verb_here("problem")
-    w.feeling()
-    w.color("problem")
-    w.to("turn")
+    w.trouble()
     w.help_arrives(narr=["Then {F} came by.", "{fHe} had a good idea: {fhe} brought a long stick."],
                    talk=['Then {F} came by. "I can help you!" {fhe} said.', '"Let\'s use a long stick," said {F}.'])
     w.conflict_here()
-    if w.ending == "bad":
-        w.bad_twist()
-        w.say(["{H} climbed on a wobbly chair to reach it.", "The chair tipped over, and {H} fell down.", "{theI} fell too and broke into pieces."],
-              ["They poked and poked with the stick, but {theI} fell into a deep puddle and was gone."])
-    elif "Twist" in w.feats:
-        w.twist(["When {theI} finally came down, there was a little note stuck to it.", "It said: \"For {H}, with love.\" {M} had put it there as a surprise!"],
-                ["When {H} reached for {theI}, a little bird flew out from behind it.", "It had made a nest right there!"])
-    else:
-        w.say(["Together, they got {theI} down.", "{H} {was} so happy!"], ["With a little push from the stick, {theI} fell down into {H}'s hands."])
-    w.lessons("it is good to ask for help", "friends can do more together", "being patient is a good thing",
-              bad="it is important to be careful")
-    w.summary_goal = "wanted to get {aI} that was {spot}"
+    w.outcome(bad=(["{H} climbed on a wobbly chair to reach it.", "The chair tipped over, and {H} fell down.", "{theI} fell too and broke into pieces."],
+                   ["They poked and poked with the stick, but {theI} fell into a deep puddle and was gone."]),
+              twist=(["When {theI} finally came down, there was a little note stuck to it.", "It said: \"For {H}, with love.\" {M} had put it there as a surprise!"],
+                     ["When {H} reached for {theI}, a little bird flew out from behind it.", "It had made a nest right there!"]),
+              good=(["Together, they got {theI} down.", "{H} {was} so happy!"],
+                    ["With a little push from the stick, {theI} fell down into {H}'s hands."]),
+              lessons=("it is good to ask for help",
+                       "friends can do more together",
+                       "being patient is a good thing"),
+              bad_lesson="it is important to be careful",
+              goal="wanted to get {aI} that was {spot}")
 
 # %% ../../nbs/03_synth/05_engine.ipynb #935dc713
 def plot_share(w):
@@ -481,22 +473,17 @@ def plot_share(w):
     w.tell([["{H} wanted {theI}, and {F} wanted it too.", "They both pulled and pulled."]],
            [['"It is mine!" said {Hs}.', '"No, I saw it first!" said {F}.', "They both pulled and pulled."]])
     w.conflicted = True
-    w.verb_here("problem")
-    w.feeling()
-    w.color("problem")
-    w.to("turn")
-    if w.ending == "bad":
-        w.bad_twist()
-        w.say(["They pulled so hard that {theI} broke in two.", "Now nobody could have it, and they both cried."],
-              ["While they were fighting, a big dog ran by and took {theI} away.", "Now nobody had it at all."])
-    elif "Twist" in w.feats:
-        w.twist(["Then something unexpected happened.", "A naughty monkey jumped down from a tree and grabbed {theI}!", "{H} and {F} had to work together to get it back, and they forgot all about fighting."],
-                ["Just then, {M} came with another {I}.", "There was one for each of them after all!"])
-    else:
-        w.tell([["Then {H} saw that {F} was sad.", "{He} gave {theI} to {F} and said they could share it."]],
-               [['Then {Hs} said, "Let\'s share it!"', '{F} smiled and said, "Yes, let\'s take turns."']])
-    w.lessons("sharing is better than fighting", "it is good to share with friends", bad="fighting makes everyone sad")
-    w.summary_goal = "and {F} both wanted the same {I}"
+    w.trouble()
+    w.outcome(bad=(["They pulled so hard that {theI} broke in two.", "Now nobody could have it, and they both cried."],
+                   ["While they were fighting, a big dog ran by and took {theI} away.", "Now nobody had it at all."]),
+              twist=(["Then something unexpected happened.", "A naughty monkey jumped down from a tree and grabbed {theI}!", "{H} and {F} had to work together to get it back, and they forgot all about fighting."],
+                     ["Just then, {M} came with another {I}.", "There was one for each of them after all!"]),
+              good=[["Then {H} saw that {F} was sad.", "{He} gave {theI} to {F} and said they could share it."]],
+              good_talk=[['Then {Hs} said, "Let\'s share it!"', '{F} smiled and said, "Yes, let\'s take turns."']],
+              lessons=("sharing is better than fighting",
+                       "it is good to share with friends"),
+              bad_lesson="fighting makes everyone sad",
+              goal="and {F} both wanted the same {I}")
 
 def plot_gift(w):
     "A present for someone special."
@@ -508,23 +495,18 @@ def plot_gift(w):
     w.tell([["{He} thought and thought.", "Then {he} had an idea: {he} would give {I1}!"]],
            [['"What can {i_} give?" {Hs} wondered.', 'Then {he} smiled. "{I1}!" {he} said.']])
     w.say(["But finding the right one was not easy.", "{He} looked all morning."], ["{He} did not have any money, so {he} had to make it {herself}."])
-    w.verb_here("problem")
-    w.feeling()
-    w.color("problem")
-    w.to("turn")
+    w.trouble()
     w.help_arrives(narr=["{M} helped {him} wrap it in pretty paper." if w.c["R"] != w.c["M"] else "{F} helped {him} wrap it in pretty paper."],
                    talk=['"I can help you wrap it," said ' + ("{M}." if w.c["R"] != w.c["M"] else "{F}.")])
     w.conflict_here()
-    if w.ending == "bad":
-        w.bad_twist()
-        w.say(["But on the way, {H} tripped, and {theI} fell into a big puddle.", "It was ruined, and {H} had nothing to give."])
-    elif "Twist" in w.feats:
-        w.twist(["When {R} opened the present, {rhe} laughed and laughed.", "{R} had a present for {H} too, and it was another {I}!"])
-    else:
-        w.tell([["When {R} opened the present, {rhe} smiled a big smile and gave {H} a hug."]],
-               [['When {R} opened the present, {rhe} smiled. "Thank you! I love it!" {rhe} said.']])
-    w.lessons("giving makes everyone happy", "the best gifts come from the heart", bad="you should be careful with things that matter")
-    w.summary_goal = "wanted to give {aI} as a present"
+    w.outcome(bad=(["But on the way, {H} tripped, and {theI} fell into a big puddle.", "It was ruined, and {H} had nothing to give."],),
+              twist=(["When {R} opened the present, {rhe} laughed and laughed.", "{R} had a present for {H} too, and it was another {I}!"],),
+              good=[["When {R} opened the present, {rhe} smiled a big smile and gave {H} a hug."]],
+              good_talk=[['When {R} opened the present, {rhe} smiled. "Thank you! I love it!" {rhe} said.']],
+              lessons=("giving makes everyone happy",
+                       "the best gifts come from the heart"),
+              bad_lesson="you should be careful with things that matter",
+              goal="wanted to give {aI} as a present")
 
 # %% ../../nbs/03_synth/05_engine.ipynb #ac18b277
 def plot_make(w):
@@ -538,22 +520,18 @@ def plot_make(w):
     w.to("problem")
     w.say(["But the first try did not work.", "{theI} came out all wrong, and {H} {was} sad."],
           ["But {H} dropped the bowl, and everything fell on the floor!"] if food else ["But the wind blew it away, and {H} had to start again."])
-    w.verb_here("problem")
-    w.feeling()
-    w.color("problem")
-    w.to("turn")
+    w.trouble()
     w.help_arrives(narr=["{F} said they should try again, slowly this time."], talk=['"Don\'t give up," said {F}. "Let\'s try again."'])
     w.conflict_here()
-    if w.ending == "bad":
-        w.bad_twist()
-        w.say(["But they forgot about it, and {theI} was spoiled.", "Nobody could use it, and {H} felt very sad."])
-    elif "Twist" in w.feats:
-        w.twist(["When it was done, they found that a little mouse had been helping too!", "It had been watching from a hole in the wall."],
-                ["When they were done, they had not one {I}, but two!"])
-    else:
-        w.say(["This time, {theI} was perfect.", "{H} {was} so proud."], ["The second try was much better.", "{H} clapped {his} hands."])
-    w.lessons("if you keep trying, you can do it", "it is good to be patient", bad="it is important to pay attention")
-    w.summary_goal = "wanted to make {aI}"
+    w.outcome(bad=(["But they forgot about it, and {theI} was spoiled.", "Nobody could use it, and {H} felt very sad."],),
+              twist=(["When it was done, they found that a little mouse had been helping too!", "It had been watching from a hole in the wall."],
+                     ["When they were done, they had not one {I}, but two!"]),
+              good=(["This time, {theI} was perfect.", "{H} {was} so proud."],
+                    ["The second try was much better.", "{H} clapped {his} hands."]),
+              lessons=("if you keep trying, you can do it",
+                       "it is good to be patient"),
+              bad_lesson="it is important to pay attention",
+              goal="wanted to make {aI}")
 
 def plot_fix(w):
     "Something at home is broken or dirty and gets fixed."
@@ -564,22 +542,17 @@ def plot_fix(w):
     w.to("problem")
     w.say(["{He} wanted to fix it all by {herself}.", "{He} tried and tried, but it was hard work."],
           ["{He} wanted to make it nice again before {M} came home.", "But {he} did not know how."])
-    w.verb_here("problem")
-    w.feeling()
-    w.color("problem")
-    w.to("turn")
+    w.trouble()
     w.help_arrives(narr=["{F} came over and showed {him} what to do."], talk=['"I know how to fix it!" said {F}. "Let me show you."'])
     w.conflict_here()
-    if w.ending == "bad":
-        w.bad_twist()
-        w.say(["But {H} pushed too hard, and {theI} broke even more.", "{M} was not happy, and {H} felt very bad."])
-    elif "Twist" in w.feats:
-        w.twist(["When they moved {theI}, they found a small box under it.", "Inside the box was a shiny old coin!"])
-    else:
-        w.say(["Soon {theI} looked as good as new.", "{M} was very happy."], ["They worked together, and soon it was all fixed."])
-    w.lessons("working together makes hard jobs easy", "it is good to fix things instead of throwing them away",
-              bad="you should ask for help before trying something hard")
-    w.summary_goal = "wanted to fix {theI}"
+    w.outcome(bad=(["But {H} pushed too hard, and {theI} broke even more.", "{M} was not happy, and {H} felt very bad."],),
+              twist=(["When they moved {theI}, they found a small box under it.", "Inside the box was a shiny old coin!"],),
+              good=(["Soon {theI} looked as good as new.", "{M} was very happy."],
+                    ["They worked together, and soon it was all fixed."]),
+              lessons=("working together makes hard jobs easy",
+                       "it is good to fix things instead of throwing them away"),
+              bad_lesson="you should ask for help before trying something hard",
+              goal="wanted to fix {theI}")
 
 def plot_help(w):
     "Someone in trouble is helped."
@@ -593,23 +566,19 @@ def plot_help(w):
     w.to("problem")
     w.tell([["{H} wanted to help, but {he} {was} too small."], ["{H} wanted to help, but {he} did not know how."]],
            [['"What is wrong?" asked {Hs}.', '"I need help," said the {I}.'], ['"Don\'t be scared," said {Hs}. "I will help you."']])
-    w.verb_here("problem")
-    w.feeling()
-    w.color("problem")
-    w.to("turn")
+    w.trouble()
     w.help_arrives(narr=["{He} ran to get {F}.", "Together, they worked and worked."], talk=['"{F}, please help!" called {Hs}.', '"I am coming!" said {F}.'])
     w.conflict_here()
-    if w.ending == "bad":
-        w.bad_twist()
-        w.say(["But {theI} was too scared.", "{It_} ran away, and {H} never saw {it_obj} again."],
-              ["They tried their best, but it was too late.", "{theI} was gone, and {H} {was} very sad."])
-    elif "Twist" in w.feats:
-        w.twist(["Then something surprising happened: {theI} began to glow!", "{It_} {it_was} magic, and {it_} gave {H} a wish to say thank you."],
-                ["When {theI} was safe, {F} laughed.", "It was {F}'s own {I}, the one that had been lost for a week!"])
-    else:
-        w.say(["At last, {theI} was safe.", "{It_} {it_was} so happy that {it_} stayed to play with them."], ["Soon {theI} was free.", "{It_} said thank you and became {H}'s friend."])
-    w.lessons("it is good to help others", "being kind is always right", bad="some things cannot be fixed, but we should still try")
-    w.summary_goal = "found {aI} {trouble} and tried to help"
+    w.outcome(bad=(["But {theI} was too scared.", "{It_} ran away, and {H} never saw {it_obj} again."],
+                   ["They tried their best, but it was too late.", "{theI} was gone, and {H} {was} very sad."]),
+              twist=(["Then something surprising happened: {theI} began to glow!", "{It_} {it_was} magic, and {it_} gave {H} a wish to say thank you."],
+                     ["When {theI} was safe, {F} laughed.", "It was {F}'s own {I}, the one that had been lost for a week!"]),
+              good=(["At last, {theI} was safe.", "{It_} {it_was} so happy that {it_} stayed to play with them."],
+                    ["Soon {theI} was free.", "{It_} said thank you and became {H}'s friend."]),
+              lessons=("it is good to help others",
+                       "being kind is always right"),
+              bad_lesson="some things cannot be fixed, but we should still try",
+              goal="found {aI} {trouble} and tried to help")
 
 # %% ../../nbs/03_synth/05_engine.ipynb #e4ceb086
 def plot_visit(w):
@@ -626,21 +595,16 @@ def plot_visit(w):
     w.to("problem")
     w.say(["On the way, {H} saw a pretty butterfly and ran after it.", "When {he} looked around, {M} was gone. {H} {was} lost!"],
           ["But on the way, the car got stuck in the mud."], ["Then {H} wandered off alone and could not find the way back."])
-    w.verb_here("problem")
-    w.feeling()
-    w.color("problem")
-    w.to("turn")
+    w.trouble()
     w.help_arrives(narr=["Then {F} came along and helped {him}."], talk=['"Are you lost?" asked {F}. "I will help you."'])
     w.conflict_here()
-    if w.ending == "bad":
-        w.bad_twist()
-        w.say(["But by the time they got there, it was dark and everything was closed.", "They had to go home, and {H} {was} very sad."])
-    elif "Twist" in w.feats:
-        w.twist(["When they finally got there, everyone jumped out and shouted, \"Surprise!\"", "It was a party for {H}!"])
-    else:
-        w.say(["Soon they were there, and they had a wonderful day.", "{H} saw lots of new things."])
-    w.lessons("it is important to stay close to your family", "a kind friend can make any trip better", bad="you should always stay close to your family")
-    w.summary_goal = "went to visit {hisI}" if rel else "went to {theI}"
+    w.outcome(bad=(["But by the time they got there, it was dark and everything was closed.", "They had to go home, and {H} {was} very sad."],),
+              twist=(["When they finally got there, everyone jumped out and shouted, \"Surprise!\"", "It was a party for {H}!"],),
+              good=(["Soon they were there, and they had a wonderful day.", "{H} saw lots of new things."],),
+              lessons=("it is important to stay close to your family",
+                       "a kind friend can make any trip better"),
+              bad_lesson="you should always stay close to your family",
+              goal="went to visit {hisI}" if rel else "went to {theI}")
 
 def plot_hurt(w):
     "A fall, a hurt body part, comfort."
@@ -650,22 +614,17 @@ def plot_hurt(w):
     w.to("problem")
     w.tell([["Suddenly, {he} fell and hurt {hisI1}.", "It hurt a lot, and {H} began to cry."]],
            [['Suddenly, {he} fell down and hurt {hisI1}. "Ouch! My {I}!" cried {Hs}.']])
-    w.verb_here("problem")
-    w.feeling()
-    w.color("problem")
-    w.to("turn")
+    w.trouble()
     w.help_arrives(narr=["{M} came running.", "{mHe} washed it and gave {H} a big hug."],
                    talk=['{M} came running. "Let me see," {mhe} said softly.', '"It will feel better soon," said {M}.'])
     w.conflict_here()
-    if w.ending == "bad":
-        w.bad_twist()
-        w.say(["But {his} {I} still hurt the next day, and the day after.", "{H} had to stay inside and watch the others play."])
-    elif "Twist" in w.feats:
-        w.twist(["Then {H} saw {F} with a bandage on {fhis} {I} too!", "They had both fallen on the same day, and they laughed and laughed."])
-    else:
-        w.say(["Soon {his} {I} felt much better.", "{H} smiled and went back to play, a little more carefully."])
-    w.lessons("it is important to be careful when you play", "a hug can make you feel better", bad="it is important to be careful")
-    w.summary_goal = "fell and hurt {his} {I}"
+    w.outcome(bad=(["But {his} {I} still hurt the next day, and the day after.", "{H} had to stay inside and watch the others play."],),
+              twist=(["Then {H} saw {F} with a bandage on {fhis} {I} too!", "They had both fallen on the same day, and they laughed and laughed."],),
+              good=(["Soon {his} {I} felt much better.", "{H} smiled and went back to play, a little more carefully."],),
+              lessons=("it is important to be careful when you play",
+                       "a hug can make you feel better"),
+              bad_lesson="it is important to be careful",
+              goal="fell and hurt {his} {I}")
 
 def plot_perform(w):
     "Practising for a show."
@@ -680,21 +639,16 @@ def plot_perform(w):
     w.to("problem")
     w.say(["But at first, it sounded funny, and some children laughed.", "{H} felt like giving up."],
           ["{He} practiced every day, but {he} kept making mistakes."])
-    w.verb_here("problem")
-    w.feeling()
-    w.color("problem")
-    w.to("turn")
+    w.trouble()
     w.help_arrives(narr=["{F} told {him} to keep trying, a little every day."], talk=['"Don\'t give up," said {F}. "You can do it!"'])
     w.conflict_here()
-    if w.ending == "bad":
-        w.bad_twist()
-        w.say(["On the day of the show, {H} {was} so scared that {he} could not do it at all.", "{He} ran off and hid, and the show went on without {him}."])
-    elif "Twist" in w.feats:
-        w.twist(["At the show, {H} looked out and saw a big surprise.", "{F} was there too, ready to join {him}!"])
-    else:
-        w.say(["On the day of the show, {H} did it perfectly.", "Everyone clapped and cheered."])
-    w.lessons("if you practice, you get better", "you should never give up", bad="it is okay to be scared, and to try again next time")
-    w.summary_goal = "wanted to {play_it} at a show"
+    w.outcome(bad=(["On the day of the show, {H} {was} so scared that {he} could not do it at all.", "{He} ran off and hid, and the show went on without {him}."],),
+              twist=(["At the show, {H} looked out and saw a big surprise.", "{F} was there too, ready to join {him}!"],),
+              good=(["On the day of the show, {H} did it perfectly.", "Everyone clapped and cheered."],),
+              lessons=("if you practice, you get better",
+                       "you should never give up"),
+              bad_lesson="it is okay to be scared, and to try again next time",
+              goal="wanted to {play_it} at a show")
 
 # %% ../../nbs/03_synth/05_engine.ipynb #3c975c3c
 def plot_ride(w):
@@ -708,21 +662,16 @@ def plot_ride(w):
     w.to("problem")
     w.say(["But at first, it went too fast, and {H} {was} scared."], ["But then {theI} stopped and would not go."],
           ["But {H} wobbled and fell off."] if on == "on" else ["But then a wheel came loose, and they had to stop."])
-    w.verb_here("problem")
-    w.feeling()
-    w.color("problem")
-    w.to("turn")
+    w.trouble()
     w.help_arrives(narr=["{F} came to help and showed {him} what to do."], talk=['"Hold on, I can help!" said {F}.'])
     w.conflict_here()
-    if w.ending == "bad":
-        w.bad_twist()
-        w.say(["But then {theI} crashed into a tree with a loud bang.", "It was broken, and they had to walk all the way home."])
-    elif "Twist" in w.feats:
-        w.twist(["Then they went over a hill, and there was a big surprise: the sea!", "{H} had never seen it before."])
-    else:
-        w.say(["Soon {H} {was} riding all around {place}.", "{He} laughed and waved."])
-    w.lessons("if you keep trying, you will learn", "it is good to be brave", bad="it is important to be careful")
-    w.summary_goal = "went for a ride {on} {aI}"
+    w.outcome(bad=(["But then {theI} crashed into a tree with a loud bang.", "It was broken, and they had to walk all the way home."],),
+              twist=(["Then they went over a hill, and there was a big surprise: the sea!", "{H} had never seen it before."],),
+              good=(["Soon {H} {was} riding all around {place}.", "{He} laughed and waved."],),
+              lessons=("if you keep trying, you will learn",
+                       "it is good to be brave"),
+              bad_lesson="it is important to be careful",
+              goal="went for a ride {on} {aI}")
 
 def plot_weather(w):
     "The weather (or the sky) gets in the way of a plan."
@@ -737,22 +686,18 @@ def plot_weather(w):
     w.to("problem")
     if big: w.say(["{He} climbed a hill, but {theI} was still far away."], ["{He} jumped as high as {he} could, but {he} could not reach it."])
     else: w.tell([["{H} had to stay inside, and {he} felt sad."]], [['"Now we can\'t play," said {Hs} sadly.']])
-    w.verb_here("problem")
-    w.feeling()
-    w.color("problem")
-    w.to("turn")
+    w.trouble()
     w.help_arrives(narr=["{F} had an idea." + (" They could make a picture of it instead." if big else " They could build a fort inside!")],
                    talk=['"I have an idea!" said {F}.' + (' "Let\'s draw it!"' if big else ' "Let\'s build a fort inside!"')])
     w.conflict_here()
-    if w.ending == "bad":
-        w.bad_twist()
-        w.say(["But it did not work, and {H} {was} still sad.", "The day was long and gray, and nothing was fun."])
-    elif "Twist" in w.feats:
-        w.twist(["Then something wonderful happened.", "A beautiful rainbow came out, right over {H}'s house!"])
-    else:
-        w.say(["They had so much fun that they forgot all about it."], ["Soon {H} {was} smiling again.", "It was a good day after all."])
-    w.lessons("you can have fun anywhere", "it is good to be patient", bad="not every day goes the way we want")
-    w.summary_goal = "wanted to touch {theI}" if big else "could not play outside because of {theI}"
+    w.outcome(bad=(["But it did not work, and {H} {was} still sad.", "The day was long and gray, and nothing was fun."],),
+              twist=(["Then something wonderful happened.", "A beautiful rainbow came out, right over {H}'s house!"],),
+              good=(["They had so much fun that they forgot all about it."],
+                    ["Soon {H} {was} smiling again.", "It was a good day after all."]),
+              lessons=("you can have fun anywhere",
+                       "it is good to be patient"),
+              bad_lesson="not every day goes the way we want",
+              goal="wanted to touch {theI}" if big else "could not play outside because of {theI}")
 
 # %% ../../nbs/03_synth/05_engine.ipynb #ca3ffb07
 def plot_find(w):
@@ -771,10 +716,7 @@ def plot_find(w):
         w.color("setup")
         w.to("problem")
         w.say(["But then it began to get dark, and {M} called {him} home for dinner."], ["But soon it was time to go home, and {H} did not want to leave."])
-    w.verb_here("problem")
-    w.feeling()
-    w.color("problem")
-    w.to("turn")
+    w.trouble()
     if small: w.help_arrives(narr=["{F} helped {him}, and together they went home."], talk=['"I will help you," said {F}. "Let\'s go together."'])
     else: w.help_arrives(narr=["{F} said they could come back the next day."], talk=['"Don\'t be sad," said {F}. "We can come back tomorrow!"'])
     w.conflict_here()
@@ -800,23 +742,17 @@ def plot_event(w):
     w.to("problem")
     if race: w.say(["{H} wanted to win.", "But halfway, {he} tripped and fell down."])
     else: w.say(["But then dark clouds came, and it started to rain."], ["But then {H} could not find {his} shoes, and {he} {was} going to be late."])
-    w.verb_here("problem")
-    w.feeling()
-    w.color("problem")
-    w.to("turn")
+    w.trouble()
     w.help_arrives(narr=["{F} stopped to help {him} up." if race else "{F} helped {him}, and they hurried."],
                    talk=['"Come on, we can do it together!" said {F}.'])
     w.conflict_here()
-    if w.ending == "bad":
-        w.bad_twist()
-        w.say(["But it was no use." + (" {H} came last, and {he} cried." if race else " By the time they got there, it was all over.")])
-    elif "Twist" in w.feats:
-        w.twist(["Then something unexpected happened." + (" {H} and {F} crossed the line together, and they both got a prize!" if race else " It was not just any day: everyone had a surprise for {H}!")])
-    else:
-        w.say(["In the end, it was the best day ever." if not race else "They finished together, and everyone cheered for them."])
-    w.lessons("having fun together is more important than winning" if race else "it is good to make the best of things",
-              "friends make everything better", bad="sometimes things do not go the way we want")
-    w.summary_goal = "{was} excited about {theI}"
+    w.outcome(bad=(["But it was no use." + (" {H} came last, and {he} cried." if race else " By the time they got there, it was all over.")],),
+              twist=(["Then something unexpected happened." + (" {H} and {F} crossed the line together, and they both got a prize!" if race else " It was not just any day: everyone had a surprise for {H}!")],),
+              good=(["In the end, it was the best day ever." if not race else "They finished together, and everyone cheered for them."],),
+              lessons=("having fun together is more important than winning" if race else "it is good to make the best of things",
+                       "friends make everything better"),
+              bad_lesson="sometimes things do not go the way we want",
+              goal="{was} excited about {theI}")
 
 # %% ../../nbs/03_synth/05_engine.ipynb #0af382d0
 _HE_NOUNS = {"man", "boy", "king", "prince", "dad", "daddy", "grandpa", "uncle", "brother", "wizard", "knight", "mailman"}
@@ -1069,6 +1005,21 @@ def bad_twist(self: _Writer):
 @patch
 def lessons(self: _Writer, *good, bad=None):
     self.lesson = bad if self.ending == "bad" and bad else self.pick(good)
+
+@patch
+def trouble(self: _Writer):
+    "The middle every plot shares: the required verb and a feeling in the problem, its colour, then on to the turn."
+    self.verb_here("problem"); self.feeling(); self.color("problem"); self.to("turn")
+
+@patch
+def outcome(self: _Writer, bad, twist, good, lessons, goal: str, good_talk=None, bad_lesson: str | None = None):
+    "How a plot ends: the bad ending (`bad`), a twist, or the good one (`say`'s alternatives, or `tell`'s narration and `good_talk`); then its lessons and the summary's goal."
+    if self.ending == "bad": self.bad_twist(); self.say(*bad)
+    elif "Twist" in self.feats: self.twist(*twist)
+    elif good_talk is None: self.say(*good)
+    else: self.tell(good, good_talk)
+    self.lessons(*lessons, bad=bad_lesson)
+    self.summary_goal = goal
 
 # %% ../../nbs/03_synth/05_engine.ipynb #2b661b5a
 # foreshadowing: a hint early on that pays off later
