@@ -41,7 +41,7 @@ def test_layout_rule(monkeypatch):
     assert Decoder(m, m.new_cache(1, 8)).head.data_ptr() == m.lm_head.weight.data_ptr()   # too few steps to pay
     monkeypatch.setattr(sample_mod, "TRANSPOSE_MAX_BYTES", 1000)
     assert Decoder(m, cache).head.data_ptr() == m.lm_head.weight.data_ptr()                 # too big to copy
-    assert Decoder(m, cache, transpose_weights=True).head.data_ptr() != m.lm_head.weight.data_ptr()
+    assert Decoder(m, cache, layout="transposed").head.data_ptr() != m.lm_head.weight.data_ptr()
 
 
 def test_bf16_autocast_close_to_fp32():

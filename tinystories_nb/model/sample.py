@@ -107,15 +107,26 @@ def _column_major(ws: list[torch.Tensor], dtype: torch.dtype) -> list[torch.Tens
         c = buf[i:i + w.numel()].view(w.size(1), w.size(0)).t(); c.copy_(w); out.append(c); i += n
     return out
 
-def _prepare(model: GPT, transpose: bool, dtype: torch.dtype | None) -> tuple[list[_Weights], tuple, torch.Tensor]:
-    "(blocks, final norm, output matrix) in the decoder's layout; copies only where `transpose` or `dtype` ask for them."
-    copy = transpose or (dtype is not None and dtype != model.wte.weight.dtype)
+def _packed(ws: list[torch.Tensor]) -> list[torch.Tensor]:
+    "The matrices in oneDNN's blocked layout for CPU matrix products (any batch size; packed for 16 rows)."
+    return [torch.ops.mkldnn._reorder_linear_weight(w.contiguous(), 16) for w in ws]
+
+def _packed_linear(x, w, b=None): return torch.ops.mkldnn._linear_pointwise(x, w, b, "none", [], "")
+
+def _can_pack() -> bool:
+    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
+
+def _prepare(model: GPT, layout: str, dtype: torch.dtype | None) -> tuple[list[_Weights], tuple, torch.Tensor]:
+    "(blocks, final norm, output matrix) in `layout`; the model's own tensors where it asks for no copy."
+    copy = layout != "model" or (dtype is not None and dtype != model.wte.weight.dtype)
     fuse = lambda mlp: mlp.swiglu and copy
     w = lambda *ls: torch.cat([l.weight.detach() for l in ls]) if len(ls) > 1 else ls[0].weight.detach()
     ws = [m for b in model.h for m in (w(b.attn.c_attn), w(b.attn.c_proj), w(b.mlp.c_gate, b.mlp.c_fc) if fuse(b.mlp) else w(b.mlp.c_fc),
                                        *([w(b.mlp.c_gate)] if b.mlp.swiglu and not fuse(b.mlp) else []), w(b.mlp.c_proj))] + [w(model.lm_head)]
-    mats = iter(_column_major(ws, dtype or ws[0].dtype) if transpose else [m.to(dtype) if dtype else m for m in ws])
-    bias = lambda mod: None if getattr(mod, "bias", None) is None else mod.bias.detach()
+    if layout == "transposed": ws = _column_major(ws, dtype or ws[0].dtype)
+    elif layout == "packed": ws = _packed(ws)
+    elif dtype is not None: ws = [m.to(dtype) for m in ws]
+    mats, bias = iter(ws), lambda mod: None if getattr(mod, "bias", None) is None else mod.bias.detach()
     norm = lambda n: (n.weight.detach(), bias(n))
     def block(b):
         mlp = b.mlp
@@ -125,32 +136,39 @@ def _prepare(model: GPT, transpose: bool, dtype: torch.dtype | None) -> tuple[li
     blocks = [block(b) for b in model.h]
     return blocks, norm(model.ln_f), next(mats)
 
-def _decoder_weights(model: GPT, transpose: bool, dtype: torch.dtype | None):
-    "`_prepare`'s result, made once per state of the parameters and kept on the model."
-    key = (transpose, dtype, model.wte.weight.device, tuple((p.data_ptr(), p._version) for p in model.parameters()))
+def _decoder_weights(model: GPT, layout: str, dtype: torch.dtype | None):
+    "`_prepare`'s result, made once per state of the parameters (and layout) and kept on the model."
+    key = (model.wte.weight.device, tuple((p.data_ptr(), p._version) for p in model.parameters()))
     hit = model.__dict__.get("_decoder_weights")
     if hit is None or hit[0] != key:
         model.__dict__.pop("_decoder_weights", None)                   # free the old copies before making new ones
-        with torch.inference_mode(False), torch.no_grad(): hit = (key, _prepare(model, transpose, dtype))   # plain tensors
-        model.__dict__["_decoder_weights"] = hit
-    return hit[1]
+        hit = model.__dict__["_decoder_weights"] = (key, {})
+    if (layout, dtype) not in hit[1]:
+        with torch.inference_mode(False), torch.no_grad(): hit[1][layout, dtype] = _prepare(model, layout, dtype)   # plain tensors
+    return hit[1][layout, dtype]
 
 def forget_decoder_weights(model: GPT):
     "Free the decoder's copies of `model`'s matrices (made again by the next `generate_ids` that needs them)."
     model.__dict__.pop("_decoder_weights", None)
 
+def _pick_layout(model: GPT, cache: KVCache) -> str:
+    "CPU fp32 (cache too: not under autocast), not too big, and enough steps left to pay for a copy: transposed for one row, packed for more."
+    w = model.wte.weight
+    if not (w.device.type == "cpu" and w.dtype == torch.float32 == cache.kv[0].dtype and cache.max_len - cache.n >= 16
+            and sum(l.weight.numel() * l.weight.element_size() for l in _matrices(model)) <= TRANSPOSE_MAX_BYTES): return "model"
+    return "packed" if cache.kv[0].size(0) > 1 and _can_pack() else "transposed"
+
 class Decoder:
     "Decode steps against `cache`: one token per row (B,) in, next-token logits (B, vocab) out; `GPT.forward`'s math, flat."
-    def __init__(self, model: GPT, cache: KVCache, transpose_weights: bool | None = None, dtype: torch.dtype | None = None):
-        "`dtype`: keep a copy of the matrices in it (bf16/fp16 under autocast on a GPU), cast once instead of at every step."
+    def __init__(self, model: GPT, cache: KVCache, layout: str | None = None, dtype: torch.dtype | None = None):
+        "`layout`: 'model', 'transposed' or 'packed' (None: chosen as above); `dtype`: a copy of the matrices in it (bf16/fp16 under autocast on a GPU), cast once instead of at every step."
         self.model, self.cache, self.cfg = model, cache, model.cfg
         self.via_forward = _has_hooks(model) or type(model).forward is not GPT.forward
         if self.via_forward: return
-        w = model.wte.weight
-        if transpose_weights is None:   # CPU fp32, not too big, and enough steps left to pay for the copy
-            transpose_weights = (w.device.type == "cpu" and w.dtype == torch.float32 and cache.max_len - cache.n >= 16
-                                 and sum(l.weight.numel() * l.weight.element_size() for l in _matrices(model)) <= TRANSPOSE_MAX_BYTES)
-        blocks, self.ln_f, self.head = _decoder_weights(model, transpose_weights, None if dtype == w.dtype else dtype)
+        self.layout = layout or _pick_layout(model, cache)
+        if self.layout not in ("model", "transposed", "packed"): raise TinyStoriesError(f"unknown decoder layout {layout!r}", hint="model, transposed or packed")
+        self.linear = _packed_linear if self.layout == "packed" else F.linear
+        blocks, self.ln_f, self.head = _decoder_weights(model, self.layout, None if dtype == model.wte.weight.dtype else dtype)
         self.layers = list(zip(blocks, cache.kv, cache.k, cache.v))
 
 # %% ../../nbs/02_model/04_sample.ipynb #41721dfa
@@ -164,7 +182,7 @@ def _attend(self: Decoder, L: _Weights, kv, k, v, x, n: int, rope, mask):
     "Layer `L`'s attention output (B, C) for one new token per row, whose key and value go into slot `n` of its cache (`kv`, viewed as `k`, `v`)."
     cfg = self.cfg
     B, nh, nkv, hd = x.size(0), cfg.n_head, cfg.kv_heads, cfg.head_dim
-    qkv = F.linear(self._norm(x, L.ln_1), L.wqkv, L.bqkv).view(B, nh + 2 * nkv, 1, hd)   # heads as rows, T = 1
+    qkv = self.linear(self._norm(x, L.ln_1), L.wqkv, L.bqkv).view(B, nh + 2 * nkv, 1, hd)   # heads as rows, T = 1
     if rope is None:
         q = qkv[:, :nh]                                                # (B, nh, 1, hd)
         kv[:, :, :, n] = qkv[:, nh:].view(B, 2, nkv, hd)               # keys and values, one copy
@@ -175,15 +193,15 @@ def _attend(self: Decoder, L: _Weights, kv, k, v, x, n: int, rope, mask):
     lo = max(0, n + 1 - cfg.window_size) if L.local else 0             # a local layer sees the last `window` slots
     y = F.scaled_dot_product_attention(q, k[:, :, lo:n + 1], v[:, :, lo:n + 1], scale=L.scale, enable_gqa=nkv != nh,
                                        attn_mask=None if mask is None else mask[..., lo:n + 1])   # (B, nh, 1, hd)
-    return F.linear(y.reshape(B, cfg.n_embd), L.wo, L.bo)
+    return self.linear(y.reshape(B, cfg.n_embd), L.wo, L.bo)
 
 @patch
 def _mlp(self: Decoder, L: _Weights, x):
     h = self._norm(x, L.ln_2)
-    if not L.swiglu: h = F.gelu(F.linear(h, L.wfc, L.bfc), approximate="tanh")
-    elif L.wgate is None: gate, up = F.linear(h, L.wfc).chunk(2, -1); h = F.silu(gate) * up   # gate and up in one product
-    else: h = F.silu(F.linear(h, L.wgate)) * F.linear(h, L.wfc)
-    return F.linear(h, L.wp, L.bp)
+    if not L.swiglu: h = F.gelu(self.linear(h, L.wfc, L.bfc), approximate="tanh")
+    elif L.wgate is None: gate, up = self.linear(h, L.wfc).chunk(2, -1); h = F.silu(gate) * up   # gate and up in one product
+    else: h = F.silu(self.linear(h, L.wgate)) * self.linear(h, L.wfc)
+    return self.linear(h, L.wp, L.bp)
 
 # %% ../../nbs/02_model/04_sample.ipynb #5ecc235f
 @patch
@@ -203,7 +221,7 @@ def __call__(self: Decoder, idx: torch.Tensor) -> torch.Tensor:
     cache.valid[:, n] = True
     cache.lengths += 1
     cache.n = n + 1
-    return F.linear(self._norm(x, self.ln_f), self.head)                   # (B, vocab)
+    return self.linear(self._norm(x, self.ln_f), self.head)                # (B, vocab)
 
 # %% ../../nbs/02_model/04_sample.ipynb #0fb177a8
 def _new_tokens(prompts: list[list[int]], block: int, max_new_tokens: int | None, temperature: float,

@@ -6,7 +6,7 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/02_model/train.html.md"""
 
 # %% ../../nbs/02_model/03_train.ipynb #cc7e9156
 from __future__ import annotations
-import argparse, contextlib, functools, hashlib, json, math, os, signal, threading, time
+import argparse, contextlib, functools, gc, hashlib, json, math, os, signal, threading, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -487,6 +487,8 @@ def _teardown(self: Trainer, error):
     if hasattr(self, "_threads"): torch.set_num_threads(self._threads)
     if getattr(self, "_own_group", False):
         if error is None: dist.barrier()
+        if hasattr(self, "raw"): self.model = self.fwd = self.raw   # drop DDP first: its reducer holds the group
+        gc.collect()
         dist.destroy_process_group()
 
 # %% ../../nbs/02_model/03_train.ipynb #4aa15c57
