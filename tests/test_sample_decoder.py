@@ -37,7 +37,8 @@ def test_layout_rule(monkeypatch):
     m = _model()
     cache = m.new_cache(1, 64)
     dec = Decoder(m, cache)                                  # CPU, fp32, small, 64 steps left: copies
-    assert dec.head.data_ptr() != m.lm_head.weight.data_ptr() and dec.head.stride() == (1, m.cfg.vocab_size)
+    assert dec.layout == ("split" if torch.get_num_threads() > 1 else "transposed") and dec.head.data_ptr() != m.lm_head.weight.data_ptr()
+    assert Decoder(m, cache, layout="transposed").head.stride() == (1, m.cfg.vocab_size)
     assert Decoder(m, m.new_cache(1, 8)).head.data_ptr() == m.lm_head.weight.data_ptr()   # too few steps to pay
     monkeypatch.setattr(sample_mod, "TRANSPOSE_MAX_BYTES", 1000)
     assert Decoder(m, cache).head.data_ptr() == m.lm_head.weight.data_ptr()                 # too big to copy

@@ -107,6 +107,23 @@ def _column_major(ws: list[torch.Tensor], dtype: torch.dtype) -> list[torch.Tens
         c = buf[i:i + w.numel()].view(w.size(1), w.size(0)).t(); c.copy_(w); out.append(c); i += n
     return out
 
+def _split(ws: list[torch.Tensor], dtype: torch.dtype, parts: int) -> list[torch.Tensor]:
+    "Each (out, in) matrix whose `out` divides into `parts` as (parts, in, out / parts) column-major slices, for one batched product (others as `_column_major`)."
+    can = [w.size(0) % parts == 0 for w in ws]
+    sizes = [-(-w.numel() // 16) * 16 for w in ws]
+    buf, out, i = _page_aligned(sum(sizes), dtype), [], 0
+    for w, n, ok in zip(ws, sizes, can):
+        o, m = w.shape
+        c = (buf[i:i + w.numel()].view(parts, m, o // parts) if ok else buf[i:i + w.numel()].view(m, o).t())
+        c.copy_(w.view(parts, o // parts, m).transpose(1, 2) if ok else w); out.append(c); i += n
+    return out
+
+def _split_linear(x, w, b=None):
+    "`F.linear` for one row (1, in) and `_split`'s slices: the slices' products run in parallel, one per thread."
+    if w.dim() == 2: return F.linear(x, w, b)
+    y = torch.bmm(x.expand(w.size(0), *x.shape), w).view(1, -1)
+    return y if b is None else y + b
+
 def _packed(ws: list[torch.Tensor]) -> list[torch.Tensor]:
     "The matrices in oneDNN's blocked layout for CPU matrix products (any batch size; packed for 16 rows)."
     return [torch.ops.mkldnn._reorder_linear_weight(w.contiguous(), 16) for w in ws]
@@ -116,7 +133,7 @@ def _packed_linear(x, w, b=None): return torch.ops.mkldnn._linear_pointwise(x, w
 def _can_pack() -> bool:
     return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
 
-def _prepare(model: GPT, layout: str, dtype: torch.dtype | None) -> tuple[list[_Weights], tuple, torch.Tensor]:
+def _prepare(model: GPT, layout: str, dtype: torch.dtype | None, parts: int = 1) -> tuple[list[_Weights], tuple, torch.Tensor]:
     "(blocks, final norm, output matrix) in `layout`; the model's own tensors where it asks for no copy."
     copy = layout != "model" or (dtype is not None and dtype != model.wte.weight.dtype)
     fuse = lambda mlp: mlp.swiglu and copy
@@ -124,6 +141,7 @@ def _prepare(model: GPT, layout: str, dtype: torch.dtype | None) -> tuple[list[_
     ws = [m for b in model.h for m in (w(b.attn.c_attn), w(b.attn.c_proj), w(b.mlp.c_gate, b.mlp.c_fc) if fuse(b.mlp) else w(b.mlp.c_fc),
                                        *([w(b.mlp.c_gate)] if b.mlp.swiglu and not fuse(b.mlp) else []), w(b.mlp.c_proj))] + [w(model.lm_head)]
     if layout == "transposed": ws = _column_major(ws, dtype or ws[0].dtype)
+    elif layout == "split": ws = _split(ws, dtype or ws[0].dtype, parts)
     elif layout == "packed": ws = _packed(ws)
     elif dtype is not None: ws = [m.to(dtype) for m in ws]
     mats, bias = iter(ws), lambda mod: None if getattr(mod, "bias", None) is None else mod.bias.detach()
@@ -136,16 +154,16 @@ def _prepare(model: GPT, layout: str, dtype: torch.dtype | None) -> tuple[list[_
     blocks = [block(b) for b in model.h]
     return blocks, norm(model.ln_f), next(mats)
 
-def _decoder_weights(model: GPT, layout: str, dtype: torch.dtype | None):
+def _decoder_weights(model: GPT, layout: str, dtype: torch.dtype | None, parts: int = 1):
     "`_prepare`'s result, made once per state of the parameters (and layout) and kept on the model."
     key = (model.wte.weight.device, tuple((p.data_ptr(), p._version) for p in model.parameters()))
     hit = model.__dict__.get("_decoder_weights")
     if hit is None or hit[0] != key:
         model.__dict__.pop("_decoder_weights", None)                   # free the old copies before making new ones
         hit = model.__dict__["_decoder_weights"] = (key, {})
-    if (layout, dtype) not in hit[1]:
-        with torch.inference_mode(False), torch.no_grad(): hit[1][layout, dtype] = _prepare(model, layout, dtype)   # plain tensors
-    return hit[1][layout, dtype]
+    if (layout, dtype, parts) not in hit[1]:
+        with torch.inference_mode(False), torch.no_grad(): hit[1][layout, dtype, parts] = _prepare(model, layout, dtype, parts)   # plain tensors
+    return hit[1][layout, dtype, parts]
 
 def forget_decoder_weights(model: GPT):
     "Free the decoder's copies of `model`'s matrices (made again by the next `generate_ids` that needs them)."
@@ -156,7 +174,8 @@ def _pick_layout(model: GPT, cache: KVCache) -> str:
     w = model.wte.weight
     if not (w.device.type == "cpu" and w.dtype == torch.float32 == cache.kv[0].dtype and cache.max_len - cache.n >= 16
             and sum(l.weight.numel() * l.weight.element_size() for l in _matrices(model)) <= TRANSPOSE_MAX_BYTES): return "model"
-    return "packed" if cache.kv[0].size(0) > 1 and _can_pack() else "transposed"
+    if cache.kv[0].size(0) > 1: return "packed" if _can_pack() else "transposed"
+    return "split" if torch.get_num_threads() > 1 else "transposed"
 
 class Decoder:
     "Decode steps against `cache`: one token per row (B,) in, next-token logits (B, vocab) out; `GPT.forward`'s math, flat."
@@ -166,9 +185,12 @@ class Decoder:
         self.via_forward = _has_hooks(model) or type(model).forward is not GPT.forward
         if self.via_forward: return
         self.layout = layout or _pick_layout(model, cache)
-        if self.layout not in ("model", "transposed", "packed"): raise TinyStoriesError(f"unknown decoder layout {layout!r}", hint="model, transposed or packed")
-        self.linear = _packed_linear if self.layout == "packed" else F.linear
-        blocks, self.ln_f, self.head = _decoder_weights(model, self.layout, None if dtype == model.wte.weight.dtype else dtype)
+        layouts = {"model": F.linear, "transposed": F.linear, "split": _split_linear, "packed": _packed_linear}
+        if self.layout not in layouts: raise TinyStoriesError(f"unknown decoder layout {layout!r}", hint=", ".join(layouts))
+        if self.layout == "split" and cache.kv[0].size(0) != 1: raise TinyStoriesError("the split layout decodes one row at a time")
+        self.linear = layouts[self.layout]
+        parts = torch.get_num_threads() if self.layout == "split" else 1
+        blocks, self.ln_f, self.head = _decoder_weights(model, self.layout, None if dtype == model.wte.weight.dtype else dtype, parts)
         self.layers = list(zip(blocks, cache.kv, cache.k, cache.v))
 
 # %% ../../nbs/02_model/04_sample.ipynb #41721dfa
