@@ -9,8 +9,9 @@ without it only the engine's column is printed). Every figure comes from the pac
 implementation (`data.text.corpus_stats`: words are `[a-z']+` after lower-casing, curly apostrophes read as straight
 ones), so the numbers match what the notebooks and reports show. Printed: each statistic for both corpora, their
 ratio, the goal, and whether the engine meets it; then the engine's five most common openings and its most repeated
-sentences, which say where the repetition comes from; and the share of stories that pass `validate_story` (required
-words present in some form, length, an ending).
+sentences, which say where the repetition comes from; the share of stories that pass `validate_story` (required
+words present in some form, length, an ending); and per requested feature the share whose text shows it
+(`synth.teachers.feature_evidence`: cues, not understanding), next to the share of real stories showing each cue.
 """
 import argparse, collections, os, sys, time
 from pathlib import Path
@@ -51,7 +52,7 @@ def main(argv=None):
     from tinystories_nb.data.stories import Story
     from tinystories_nb.synth.engine import OfflineTeacher
     from tinystories_nb.synth.prompts import sample_prompts
-    from tinystories_nb.synth.teachers import validate_story
+    from tinystories_nb.synth.teachers import feature_evidence, feature_report, validate_story
 
     t0 = time.perf_counter()
     teacher, specs = OfflineTeacher(seed=args.seed), sample_prompts(args.n, seed=args.seed)
@@ -87,7 +88,14 @@ def main(argv=None):
     why = collections.Counter(r.split(" (")[0] for rs in reasons for r in rs)
     print(f"validate_story: {sum(not r for r in reasons) / len(engine):.1%} of the engine's stories pass (required words "
           f"in some form, length, an ending){'; reasons: ' + str(why.most_common(3)) if why else ''}")
-    print("not measured here: whether each requested feature is realised (issue 15's validator is not built yet)")
+    report = feature_report(engine)
+    real_cues = {k: sum(feature_evidence(s.text)[k] is not None for s in corpora["real TinyStories"]) / len(corpora["real TinyStories"])
+                 for k in report} if path else {}
+    print(f"\nfeatures (`feature_evidence`'s cues; goal: realised in >= 95% of the stories that ask):")
+    print(f"{'feature':<14} | {'asked':>5} | {'realised':>8} | goal    " + (" | real stories showing the cue (asked or not)" if path else ""))
+    for k, r in report.items():
+        ok = r["realised"] is not None and r["realised"] >= 0.95
+        print(f"{k:<14} | {r['asked']:>5} | {fmt(r['realised']):>8} | {'met' if ok else 'NOT met':<7}" + (f" | {real_cues[k]:.0%}" if path else ""))
 
 
 if __name__ == "__main__":

@@ -10,10 +10,10 @@ import re
 from fastcore.basics import patch
 from .vocab import Vocab, load_vocab
 from .prompts import PromptSpec, Template, get_template
-from ..data.text import is_refusal, words
+from ..data.text import is_refusal, sentences, words
 
 # %% auto #0
-__all__ = ['validate_story', 'LLMTeacher']
+__all__ = ['validate_story', 'feature_evidence', 'feature_report', 'LLMTeacher']
 
 # %% ../../nbs/03_synth/04_teachers.ipynb #28654666
 _END_RE = re.compile(r"[.!?][\"'”’)\]]*\s*$")
@@ -38,6 +38,47 @@ def validate_story(text: str, spec, finish_reason: str | None = None, min_words:
         forms = vocab.forms(base.lower(), pos if pos in ("noun", "verb", "adjective") else None)
         if not any(f in present for f in forms): reasons.append(f"missing the {pos} {base!r} (in any of: {', '.join(forms)})")
     return reasons
+
+# %% ../../nbs/03_synth/04_teachers.ipynb #3c7baf31
+_CUES = {
+    "Dialogue": re.compile(r"[\"“][^\"“”]*\w\s+\w[^\"“”]*[\"”]"),
+    "MoralValue": re.compile(r"\b(learned|learnt|lesson|moral|taught)\b|\b(remembered|knew|understood|realized|realised) that\b|\bis better than\b|\b(it is|it's|is) (always |very )?(important|good|better|best|okay|kind|wise) to\b|"
+                             r"\b(you|we) (should|must) (always |never )?\w+", re.I),
+    "BadEnding": re.compile(r"\b(sad|sadly|cried|crying|broke|broken|lost|never|gone|hurt|ruined|died|dead|alone|angry|too late|"
+                            r"could not|couldn't|no one|nobody|without|fell|spoiled|wet and cold|had to go home)\b", re.I),
+    "Twist": re.compile(r"\b(suddenly|all of a sudden|surprise|surprised|surprising|unexpected|unexpectedly|turned out|all along|"
+                        r"instead|to (his|her|their|everyone's) (amazement|surprise)|but then)\b", re.I),
+    "Foreshadowing": re.compile(r"\b(warned|warning|be careful|might|did not see|didn't see|did not notice|didn't notice|"
+                                r"dark clouds|little crack|strange|later|wait and see|one day soon|remember|if you ever|in case)\b", re.I),
+    "Conflict": re.compile(r"\b(argued|argue|arguing|fight|fought|fighting|quarrel|disagreed|refused|mine|both wanted|wanted it too|"
+                           r"pulled and pulled|grabbed|shouted|yelled|mad at|was angry|were angry|would not share|wouldn't share)\b|\"no[,!.]", re.I),
+}
+_STOP = set("the and was were that this with they them then there their have had his her him she he it its from into "
+            "what when very said would could went came saw one day time".split())
+
+def feature_evidence(text: str) -> dict[str, str | None]:
+    "Per story feature, the words of `text` that show it, or None."
+    sents = sentences(text)
+    n = len(sents)
+    parts = {"Dialogue": text, "MoralValue": " ".join(sents[-max(2, n // 3):]), "BadEnding": " ".join(sents[-3:]),
+             "Twist": " ".join(sents[1:]), "Conflict": text}
+    out = {k: (m.group(0) if (m := _CUES[k].search(t)) else None) for k, t in parts.items()}
+    out["Foreshadowing"] = None
+    later = {w for w in words(" ".join(sents[n // 2:])) if len(w) > 3 and w not in _STOP}
+    for s in sents[:max(1, n // 2)]:                                        # a hint early, its subject back later
+        if (m := _CUES["Foreshadowing"].search(s)) and (back := [w for w in words(s) if w in later]):
+            out["Foreshadowing"] = f"{m.group(0)} … {back[0]}"; break
+    return {k: out[k] for k in _CUES}
+
+def feature_report(stories) -> dict[str, dict]:
+    "Per feature: how many `stories` (`Story`s, or (text, features) pairs) asked for it, and the share that show it."
+    asked, shown = {k: 0 for k in _CUES}, {k: 0 for k in _CUES}
+    for s in stories:
+        text, feats = (s.text, s.features or []) if hasattr(s, "text") else s
+        ev = feature_evidence(text)
+        for f in feats:
+            if f in asked: asked[f] += 1; shown[f] += ev[f] is not None
+    return {k: {"asked": asked[k], "realised": shown[k] / asked[k] if asked[k] else None} for k in _CUES}
 
 # %% ../../nbs/03_synth/04_teachers.ipynb #91c2ab32
 class LLMTeacher:
