@@ -57,3 +57,18 @@ def pytest_terminal_summary(terminalreporter):
         py = os.environ.get("TINYSTORIES_KERNEL_PYTHON")
         if py: terminalreporter.write_line(f"kernels ran in {py}")
         for r in sorted(_RESULTS.values(), key=lambda r: -r.seconds): terminalreporter.write_line(f"{r.seconds:7.1f}s  {r.line()}")
+
+
+def tiny_eval_run(d, n_beginnings: int) -> Path:
+    "In `d`: an untrained tiny checkpoint (`run/`) with its tokenizer, and a set of the first `n_beginnings` beginnings (`set.jsonl`)."
+    import torch
+    from tinystories_nb.data.tokenize import train_tokenizer
+    from tinystories_nb.eval.evalsets import EvalSet, load_beginnings
+    from tinystories_nb.model.checkpoint import save_checkpoint
+    from tinystories_nb.model.gpt import GPT, preset
+    from tinystories_nb.synth.samples import sample_stories
+    tok = train_tokenizer([s.text for s in sample_stories(100)], vocab_size=512)
+    torch.manual_seed(0)
+    save_checkpoint(d/"run"/"ckpt", 1, GPT(preset("tiny", vocab_size=512, block_size=128)), tokenizer=tok)
+    EvalSet(f"first{n_beginnings}", 1, "beginnings", load_beginnings().items[:n_beginnings]).save(d/"set.jsonl")
+    return d

@@ -3,6 +3,7 @@ judge call failing (HTTP 500 forever, or a judge that refuses everything) exits 
 to retry; some failing exits 0, says how many, and a rerun retries only those."""
 import contextlib, io, json
 import pytest
+from conftest import tiny_eval_run
 from tinystories_nb.app.cli import main
 from tinystories_nb.eval.judge import format_verdict, parse_request, scripted_judge
 from tinystories_nb.synth.testing import FakeOpenAI, ok, refusal, status
@@ -15,22 +16,11 @@ def no_progress_bars(monkeypatch): monkeypatch.setenv("TINYSTORIES_PROGRESS", "0
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
     "A tiny untrained checkpoint and three beginnings (two completions each: six stories to judge)."
-    import torch
-    from tinystories_nb.model.checkpoint import save_checkpoint
-    from tinystories_nb.eval.evalsets import EvalSet, load_beginnings
-    from tinystories_nb.model.gpt import GPT, preset
-    from tinystories_nb.synth.samples import sample_stories
-    from tinystories_nb.data.tokenize import train_tokenizer
-    d = tmp_path_factory.mktemp("evalexit")
-    tok = train_tokenizer([s.text for s in sample_stories(100)], vocab_size=512)
-    torch.manual_seed(0)
-    save_checkpoint(d/"run"/"ckpt", 1, GPT(preset("tiny", vocab_size=512, block_size=128)), tokenizer=tok)
-    EvalSet("three", 1, "beginnings", load_beginnings().items[:3]).save(d/"three.jsonl")
-    return d
+    return tiny_eval_run(tmp_path_factory.mktemp("evalexit"), 3)
 
 def run(d, out, base_url, *extra):
     "`tinystories eval` in-process: (exit status, stdout, stderr)."
-    argv = ["eval", "--ckpt", str(d/"run"), "--out", str(d/out), "--set", str(d/"three.jsonl"), "--n-per-prompt", "2",
+    argv = ["eval", "--ckpt", str(d/"run"), "--out", str(d/out), "--set", str(d/"set.jsonl"), "--n-per-prompt", "2",
             "--max-new-tokens", "16", "--bootstrap", "100", "--probes", "none", "--max-concurrency", "1",
             "--judge", "openai", "--model", "gpt-4o-mini", "--api-key-env", "none", "--base-url", base_url, *extra]
     o, e = io.StringIO(), io.StringIO()
@@ -88,7 +78,7 @@ def test_some_failed_exits_0_and_a_rerun_retries_only_those(ckpt):
 def test_no_judge_and_a_fatal_judge_error(ckpt):
     o = io.StringIO()
     with contextlib.redirect_stdout(o):
-        assert main(["eval", "--ckpt", str(ckpt/"run"), "--out", str(ckpt/"nojudge"), "--set", str(ckpt/"three.jsonl"),
+        assert main(["eval", "--ckpt", str(ckpt/"run"), "--out", str(ckpt/"nojudge"), "--set", str(ckpt/"set.jsonl"),
                      "--n-per-prompt", "1", "--max-new-tokens", "8", "--bootstrap", "100", "--probes", "none"]) == 0
     with FakeOpenAI(lambda req: status(401)) as srv:                       # a wrong key stops grading: a user error, exit 2
         rc, out, err = run(ckpt, "fatal", srv.base_url)

@@ -4,6 +4,7 @@ killed with SIGKILL the operating system releases the lock and the next evaluati
 import contextlib, io, json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
+from conftest import tiny_eval_run
 from tinystories_nb.app.cli import main
 from tinystories_nb.eval.judge import format_verdict, parse_request
 from tinystories_nb.synth.testing import FakeOpenAI, ok
@@ -15,21 +16,10 @@ def no_progress_bars(monkeypatch): monkeypatch.setenv("TINYSTORIES_PROGRESS", "0
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    import torch
-    from tinystories_nb.model.checkpoint import save_checkpoint
-    from tinystories_nb.eval.evalsets import EvalSet, load_beginnings
-    from tinystories_nb.model.gpt import GPT, preset
-    from tinystories_nb.synth.samples import sample_stories
-    from tinystories_nb.data.tokenize import train_tokenizer
-    d = tmp_path_factory.mktemp("evallock")
-    tok = train_tokenizer([s.text for s in sample_stories(100)], vocab_size=512)
-    torch.manual_seed(0)
-    save_checkpoint(d/"run"/"ckpt", 1, GPT(preset("tiny", vocab_size=512, block_size=128)), tokenizer=tok)
-    EvalSet("two", 1, "beginnings", load_beginnings().items[:2]).save(d/"two.jsonl")
-    return d
+    return tiny_eval_run(tmp_path_factory.mktemp("evallock"), 2)
 
 def args(d, out):
-    return ["eval", "--ckpt", str(d/"run"), "--out", str(out), "--set", str(d/"two.jsonl"), "--n-per-prompt", "1",
+    return ["eval", "--ckpt", str(d/"run"), "--out", str(out), "--set", str(d/"set.jsonl"), "--n-per-prompt", "1",
             "--max-new-tokens", "8", "--probes", "none", "--bootstrap", "100"]
 
 def tinystories(*argv, **kw):

@@ -94,12 +94,12 @@ def read_bin_header(head: bytes, source: str = ".bin file") -> dict:
         version = struct.unpack_from("<i", head, 4)[0]
         if version not in (1, 2): raise bad(f"llama2.c .bin version {version} is not supported (0, 1 and 2 are)")
         if len(head) < 256: raise bad("the 256-byte header is cut short")
-        h = dict(zip(_FIELDS, struct.unpack_from("<7i", head, 8)), version=version, shared=bool(head[36]), offset=256)
+        h = dict(zip(_FIELDS, struct.unpack_from("<7i", head, 8)), version=version, tied=bool(head[36]), offset=256)
         if version == 2: h["group_size"] = struct.unpack_from("<i", head, 37)[0]
     else:
         if len(head) < 28: raise bad("too short for a header")
         h = dict(zip(_FIELDS, struct.unpack_from("<7i", head)), version=0, offset=28)
-        h["shared"], h["vocab_size"] = h["vocab_size"] > 0, abs(h["vocab_size"])
+        h["tied"], h["vocab_size"] = h["vocab_size"] > 0, abs(h["vocab_size"])
     if not all(h[k] > 0 for k in _FIELDS) or h["dim"] % h["n_heads"] or h["n_heads"] % h["n_kv_heads"] or h.get("group_size", 1) < 1:
         raise bad(f"implausible header {[h[k] for k in _FIELDS]}")
     return h
@@ -112,13 +112,13 @@ def _matrices(h: dict) -> list[tuple[str, tuple]]:
     shapes = {"attention.wq": (C, C), "attention.wk": (kv, C), "attention.wv": (kv, C), "attention.wo": (C, C),
               "feed_forward.w1": (H, C), "feed_forward.w2": (C, H), "feed_forward.w3": (H, C)}
     mats = [(f"layers.{i}.{n}.weight", s) for n, s in shapes.items() for i in range(L)]
-    return [("tok_embeddings.weight", (V, C)), *mats] + ([] if h["shared"] else [("output.weight", (V, C))])
+    return [("tok_embeddings.weight", (V, C)), *mats] + ([] if h["tied"] else [("output.weight", (V, C))])
 
 def bin_size(h: dict) -> int:
     "The exact size in bytes of the `.bin` file that header `h` describes."
     C, H, L, V, hd = h["dim"], h["hidden_dim"], h["n_layers"], h["vocab_size"], h["dim"] // h["n_heads"]
     kv = h["n_kv_heads"] * hd
-    matrix = V * C * (1 if h["shared"] else 2) + L * (2 * C * C + 2 * kv * C + 3 * H * C)
+    matrix = V * C * (1 if h["tied"] else 2) + L * (2 * C * C + 2 * kv * C + 3 * H * C)
     norms = (2 * L + 1) * C
     if h["version"] == 2: return h["offset"] + 4 * norms + matrix + 4 * (matrix // h["group_size"])
     return h["offset"] + 4 * (norms + matrix + (h["max_seq_len"] * hd if h["version"] == 0 else 0))
@@ -171,7 +171,7 @@ def write_bin(model: GPT, path, version: int = 0, order: list[int] | None = None
 def _config(h: dict) -> GPTConfig:
     return GPTConfig(family="modern", vocab_size=h["vocab_size"], block_size=h["max_seq_len"], n_layer=h["n_layers"],
                      n_head=h["n_heads"], n_embd=h["dim"], n_kv_head=h["n_kv_heads"], ffn_hidden=h["hidden_dim"],
-                     norm_eps=1e-5, rope_theta=10000.0, tie_embeddings=h["shared"])
+                     norm_eps=1e-5, rope_theta=10000.0, tie_embeddings=h["tied"])
 
 def read_bin(path) -> tuple[GPTConfig, dict, dict]:
     "`(config, state dict, header)` of a llama2.c `.bin` model file (v0, v1, or v2 dequantised)."
