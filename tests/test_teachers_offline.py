@@ -61,3 +61,84 @@ def test_a_users_own_vocabulary(tmp_path):
     assert {s.vocab_sha for s in specs} == {v.sha}
     bad = [(s.words, r) for s in specs if (r := validate_story(t.write(s), s, vocab=v))]
     assert not bad, bad[:3]
+
+
+# --- the engine's data files and its guarantees (issue 15) -------------------------------------------------------
+
+import collections, json
+from tinystories_nb.core import TinyStoriesError
+from tinystories_nb.data.text import repeated_sentence_share, sentences
+from tinystories_nb.synth.engine import load_story_data
+from tinystories_nb.synth.teachers import feature_report
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_every_requested_feature_is_realised(seed):
+    "Per feature, >= 95% of the stories that ask for it show it to the package's one validator; words always present."
+    t, specs = OfflineTeacher(seed=seed), sample_prompts(800, seed=seed)
+    texts = [t.write(s) for s in specs]
+    assert not [s.id for s, x in zip(specs, texts) if validate_story(x, s)]
+    rep = feature_report(list(zip(texts, [s.features for s in specs])))
+    assert all(r["asked"] > 50 and r["realised"] >= 0.95 for r in rep.values()), rep
+
+
+def test_variety_guarantees():
+    "No stock sentence closes more than a small share of stories; few sentences repeat; every plot gets written."
+    t, specs = OfflineTeacher(seed=2), sample_prompts(1000, seed=2)
+    texts = [t.write(s) for s in specs]
+    last = collections.Counter(sentences(x)[-1] for x in texts)
+    assert last.most_common(1)[0][1] <= 0.03 * len(texts), last.most_common(3)
+    assert repeated_sentence_share(texts) <= 0.12
+    assert {t.plan(s).plot for s in specs} == set(t.data.plots)
+
+
+def _write(p, d): p.write_text(json.dumps(d), encoding="utf-8"); return p
+
+
+def test_users_plots_and_phrases_override_the_shipped_ones(tmp_path):
+    base = load_story_data()
+    lost = {**base.plots["lost"].record, "version": 2, "good": [["In the end, {H} found {theI} in {~odd_place}."]]}
+    plots = _write(tmp_path/"plots.json", {"format": "tinystories_nb.plots/1", "plots": [lost]})
+    phrases = _write(tmp_path/"phrases.json", {"format": "tinystories_nb.phrases/1", "rules": {"odd_place": ["the teapot"],
+                                                                                              "end.happy": ["{H} laughed all evening."]}})
+    t = OfflineTeacher(plots=plots, phrases=phrases)
+    assert t.data.plots["lost"].version == 2 and len(t.data.plots) == len(base.plots)
+    specs = [s for s in sample_prompts(400, seed=4) if t.plan(s).plot == "lost" and not set(s.features) & {"BadEnding", "Twist"}]
+    assert specs and all("found the " in t.write(s) and "in the teapot" in t.write(s) for s in specs)
+    assert all("laughed all evening" in t.write(s) for s in specs if "BadEnding" not in s.features)
+    assert load_story_data() is base                        # the shipped data is untouched
+    only = OfflineTeacher(plots=plots, phrases=phrases).data
+    assert OfflineTeacher(seed=0).write(specs[0]) != t.write(specs[0])
+    assert load_story_data(plots=plots, phrases=phrases, include_default=False).plots.keys() == {"lost"} and only is not base
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"setup": ["{H} found {theX}."]}, "unknown slot {theX}"),
+    ({"setup": ["{~nope}"]}, "no phrase rule 'nope'"),
+    ({"good": [{"if": "__import__('os').system('true')", "say": "x"}]}, "unknown condition"),
+    ({"good": [{"if": "item in no_such_set", "say": "x"}]}, "no word set 'no_such_set'"),
+    ({"nouns": [{"cat": ["toys"], "weight": 1}]}, "no noun category 'toys'"),
+    ({"setup": [["{@a:spaceship}"]]}, "names no noun category 'spaceship'"),
+    ({"version": "two"}, "'version' (integer)"),
+    ({"stock": []}, "'stock' must list noun categories"),
+    ({"sparkle": 1}, "unknown field(s) sparkle"),
+])
+def test_a_bad_plot_says_what_is_wrong(tmp_path, change, message):
+    rec = {**load_story_data().plots["want"].record, "version": 9, **change}
+    p = _write(tmp_path/"plots.json", {"format": "tinystories_nb.plots/1", "plots": [rec]})
+    with pytest.raises(TinyStoriesError, match=None) as e: OfflineTeacher(plots=p)
+    assert message in str(e.value), str(e.value)
+
+
+def test_bad_data_files(tmp_path):
+    (tmp_path/"broken.json").write_text('{"format": "tinystories_nb.plots/1", "plots": [', encoding="utf-8")
+    (tmp_path/"latin1.json").write_bytes('{"format": "tinystories_nb.phrases/1", "rules": {"x": ["café"]}}'.encode("latin-1"))
+    _write(tmp_path/"wrong.json", {"format": "tinystories_nb.templates/1", "templates": []})
+    _write(tmp_path/"same.json", {"format": "tinystories_nb.plots/1", "plots": [{**load_story_data().plots["want"].record, "doc": "changed"}]})
+    cases = [(dict(plots=tmp_path/"broken.json"), "not valid JSON"), (dict(phrases=tmp_path/"latin1.json"), "not UTF-8"),
+             (dict(plots=tmp_path/"wrong.json"), '"format": "tinystories_nb.plots/1"'), (dict(plots=tmp_path/"missing.json"), "plots file"),
+             (dict(plots=tmp_path/"same.json"), "defined twice with different texts"),
+             (dict(lexicon=_write(tmp_path/"lex.json", {"format": "tinystories_nb.lexicon/1", "settings": {"moon": "under"}})), "preposition")]
+    for kw, msg in cases:
+        with pytest.raises(TinyStoriesError) as e: OfflineTeacher(**kw)
+        assert msg in str(e.value), (kw, str(e.value))

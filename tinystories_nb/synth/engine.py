@@ -1,4 +1,4 @@
-"""The offline story engine: a procedural story grammar (characters, settings, plots, features, endings) that writes TinyStories-like stories with no model and no network.
+"""The offline story engine: plots, sentence frames, phrases and word tables read from versioned data files, composed by one small runner into TinyStories-like stories with no model and no network.
 
 Docs: https://tinystories-nb.github.io/tinystories_nb/03_synth/engine.html.md"""
 
@@ -7,75 +7,258 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/03_synth/engine.html.md"""
 # %% ../../nbs/03_synth/05_engine.ipynb #d6363bba
 from __future__ import annotations
 import dataclasses, random, re
+from pathlib import Path
 from fastcore.basics import patch
-from ..core import TinyStoriesError
+from ..core import TinyStoriesError, package_data, read_json, sha256_json, versioned
 from .vocab import NOUN_CATEGORIES, Vocab, Word, inflect, load_vocab, parse_frame, with_article
 from .prompts import PromptSpec
+from ..data.text import words
 
 # %% auto #0
-__all__ = ['GIRL_NAMES', 'BOY_NAMES', 'PET_NAMES', 'ANIMAL_KINDS', 'SETTINGS', 'OUTDOOR', 'RELATIONS', 'ANIMAL_PARTS', 'DRINKS',
-           'BAKES', 'CRAFTS', 'TREE_FOOD', 'SINGABLE', 'RIDE_ON', 'BIG_NATURE', 'LIVE_PLACES', 'MISHAP_VERBS',
-           'PLAIN_VERBS', 'DRINK_VERBS', 'FEATURE_BEATS', 'Character', 'plot_lost', 'plot_want', 'plot_share',
-           'plot_gift', 'plot_make', 'plot_fix', 'plot_help', 'plot_visit', 'plot_hurt', 'plot_perform', 'plot_ride',
-           'plot_weather', 'plot_find', 'plot_event', 'OfflineTeacher', 'StoryPlan']
+__all__ = ['FEATURE_BEATS', 'BEATS', 'SLOTS', 'RUNNER_RULES', 'Plot', 'StoryData', 'load_story_data', 'Character',
+           'OfflineTeacher', 'StoryPlan']
 
 # %% ../../nbs/03_synth/05_engine.ipynb #47dc2ae8
-GIRL_NAMES = ("Lily Mia Sue Anna Emma Zoe Lucy Sara Amy Ella Rosa Nina Kim Jane Molly Ruby Grace Chloe Ava Sophie "
-              "Tina Lola Maya Bella Hannah Katie Jenny Ivy Lisa Clara Nora Julia Alice Mary Eva").split()
-BOY_NAMES = ("Tom Ben Max Sam Leo Jack Tim Joe Finn Luke Dan Jake Timmy Billy Bob Ollie Noah Alex Eli Theo Sid Ray "
-             "Kai Jim Peter Mark Henry Oscar Eddie Zack Hugo Adam Ryan Nick Paul").split()
-PET_NAMES = ("Spot Fluffy Coco Pip Buddy Rex Sunny Patch Snowy Whiskers Pepper Bubbles Tweety Hoppy Benny Rosie "
-             "Oreo Ziggy Lulu Dot Fuzzy Nibbles Squeaky Flash Bingo Toby Mimi Shadow Tiny Goldie").split()
-# animals that make good story heroes and friends (a user vocabulary may lack them: they are the teacher's own)
-ANIMAL_KINDS = ("bunny cat dog bird fox bear mouse duck frog puppy kitten squirrel pig owl lamb turtle monkey "
-                "elephant lion giraffe hedgehog bee ladybug penguin horse cow goat chick pony").split()
-SETTINGS = {"park": "in", "forest": "in", "garden": "in", "farm": "on", "beach": "on", "meadow": "in", "jungle": "in",
-            "town": "in", "village": "in", "yard": "in", "house": "in", "field": "in", "hill": "on", "pond": "by",
-            "lake": "by", "river": "by", "sea": "by", "ocean": "by", "island": "on", "zoo": "at", "school": "at",
-            "playground": "at", "market": "at", "library": "at", "castle": "in", "mountain": "on", "cave": "in",
-            "street": "on", "road": "on", "path": "on", "bridge": "on", "city": "in", "barn": "in", "pool": "at",
-            "kitchen": "in", "bedroom": "in", "room": "in", "shop": "at", "store": "at", "bakery": "at",
-            "hospital": "at", "museum": "at", "circus": "at", "desert": "in", "classroom": "in", "palace": "in"}
-OUTDOOR = ("park", "forest", "garden", "farm", "beach", "meadow", "jungle", "yard", "field", "hill", "pond", "lake",
-           "river", "village", "playground")
+FEATURE_BEATS = ("Dialogue", "BadEnding", "MoralValue", "Twist", "Foreshadowing", "Conflict")
+BEATS = ("setup", "problem", "struggle", "help", "bad", "twist", "good")      # what a plot says, in the runner's order
+_REQUIRED = ("setup", "problem", "bad", "twist", "good", "lessons", "bad_lesson", "goal", "nouns", "stock")
+
+# the slots a template may use besides its plot's own `vars`, `{~rule}` and `{@draw}`
+SLOTS = frozenset("""H he He him his His was has is_ self_ Iam i_ my me kind herself Hs F fhe fHe fhim fhis fHis fwas fkind
+M mhe mHe mhim mhis mkind place at_place A hero_np place_np at_place_np At_place_np there_was time day_adj hero_np2
+live_or_play friend_np it_ It_ it_obj its_ it_was pet I1 aI theI I Is theI1 hisI hisI1 fhisI N1 aN theN N Ns
+V Ved Ving Vs Vhero Subj Sved Sving Svs Vjoint P1 P2 lesson""".split())
+
+_SLOT_RE = re.compile(r"\{([^{}]*)\}")     # a slot in a template (and in a verb frame, as in `vocab.parse_frame`)
+_COND_RE = re.compile(r"^(item|noun) (is not|is|not in|in) ([a-z_]+)$|^(item|noun) (not small|small|mass|countable)$|^(not )?(talky|sad)$")
+
+# %% ../../nbs/03_synth/05_engine.ipynb #89b5e891
+def _condition(text: str, where: str, sets: dict) -> tuple:
+    "Parse a condition of a plot or phrase alternative into (subject, test, argument, negated)."
+    m = _COND_RE.match(str(text).strip())
+    if not m: raise TinyStoriesError(f"{where}: unknown condition {text!r}",
+                                     hint="use 'item is CAT', 'item in SET', 'item small', 'item mass', 'noun ...', 'talky', 'sad' (each with 'not')")
+    if m.group(1):
+        subj, op, arg = m.group(1), m.group(2), m.group(3)
+        if op in ("in", "not in") and arg not in sets: raise TinyStoriesError(f"{where}: no word set {arg!r}", hint=f"lexicon sets: {', '.join(sorted(sets))}")
+        if op in ("is", "is not") and arg not in NOUN_CATEGORIES: raise TinyStoriesError(f"{where}: no noun category {arg!r}", hint=f"categories: {', '.join(NOUN_CATEGORIES)}")
+        return (subj, op.replace("not ", "").replace(" not", ""), arg, "not" in op)
+    if m.group(4): return (m.group(4), m.group(5).replace("not ", ""), None, m.group(5).startswith("not"))
+    return ("story", m.group(7), None, bool(m.group(6)))
 
 # %% ../../nbs/03_synth/05_engine.ipynb #d6f40e22
-# nouns that name someone's relative read better with a possessive: "her grandma", not "a grandma"
-RELATIONS = {"mom", "dad", "grandma", "grandpa", "brother", "sister", "friend", "aunt", "uncle", "cousin", "family",
-             "mommy", "daddy"}
-# things an animal has but a child does not
-ANIMAL_PARTS = {"tail", "wing", "paw", "beak", "fur", "claw", "whisker", "hoof", "horn", "feather", "shell"}
-DRINKS = {"milk", "juice", "water", "tea", "lemonade", "cocoa"}
-BAKES = {"cake", "pie", "cookie", "cupcake", "bread", "pizza", "soup", "muffin", "pancake", "sandwich", "salad",
-         "toast", "popcorn", "lemonade", "jam", "waffle", "donut", "biscuit", "burger", "breakfast", "lunch", "dinner",
-         "snack", "treat", "salad"}
-CRAFTS = {"kite", "puppet", "card", "crown", "mask", "necklace", "bracelet", "picture", "flag", "drum", "boat", "doll",
-          "hat", "wand", "puzzle", "sticker", "letter", "map", "basket", "cape", "costume", "scarf", "robot", "dollhouse",
-          "treehouse", "snowman", "sandwich", "tent", "note", "ribbon"}
-TREE_FOOD = {"apple", "pear", "peach", "cherry", "plum", "lemon", "orange", "banana", "coconut", "lime", "nut"}
-SINGABLE = {"song", "tune"}
-RIDE_ON = {"bike", "bicycle", "scooter", "skateboard", "sled", "tractor", "horse", "pony", "donkey", "camel", "elephant"}
-BIG_NATURE = {"tree", "bush", "branch", "log", "hole", "puddle", "nest", "web", "fire", "shadow", "snowman", "grass", "mud", "sand", "ice", "dirt"}
-LIVE_PLACES = {"village", "town", "house", "farm", "city", "forest", "jungle", "meadow", "garden", "pond", "island", "castle", "palace"}
-_VAGUE_STOCK = {"vegetable", "fruit", "treat", "snack", "toy", "thing", "food", "family"}
+def _alternatives(alts, where: str, sets: dict, strings_only: bool = False, objects: bool = False) -> list:
+    "A checked list of alternatives: (condition or None, template or list of templates — or, with `objects`, a dict of templates)."
+    if isinstance(alts, (str, dict)): alts = [alts]
+    if not isinstance(alts, list): raise TinyStoriesError(f"{where}: expected a list of alternatives, got {type(alts).__name__}")
+    out = []
+    for i, a in enumerate(alts, 1):
+        cond = None
+        if isinstance(a, dict) and "if" in a:
+            if set(a) - {"if", "say"} or "say" not in a: raise TinyStoriesError(f"{where} alternative {i}: a conditional alternative has exactly 'if' and 'say'")
+            conds = a["if"] if isinstance(a["if"], list) else [a["if"]]          # several conditions: all must hold
+            cond, a = tuple(_condition(c, f"{where} alternative {i}", sets) for c in conds), a["say"]
+        ok = isinstance(a, str) or (not strings_only and isinstance(a, list) and all(isinstance(s, str) for s in a)) or (
+            objects and isinstance(a, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in a.items()))
+        if not ok: raise TinyStoriesError(f"{where} alternative {i}: expected {'a template' if strings_only else 'a template or a list of templates'}, got {a!r:.60}")
+        out.append((cond, a))
+    return out
+
+def _templates(alts) -> list[str]:
+    return [s for _, a in alts for s in ([a] if isinstance(a, str) else a.values() if isinstance(a, dict) else a)]
+
+# %% ../../nbs/03_synth/05_engine.ipynb #82567f64
+@dataclasses.dataclass(frozen=True)
+class Plot:
+    "One plot of the offline engine, read from a plots file and checked."
+    name: str
+    version: int
+    doc: str
+    record: dict        # the plot as written in its file
+    beats: dict         # beat -> checked alternatives, or {"narr": ..., "talk": ...}
+    nouns: tuple        # ({"cat": [...], "in": set name, "not_in": ..., "countable": bool, "weight": w, "object": "noun"|"stock"}, ...)
+    vars: dict          # slot -> checked alternatives (a template, or a dict of several slots)
+    @property
+    def ref(self) -> str: return f"{self.name}@{self.version}"
+    @property
+    def sha(self) -> str: return sha256_json(self.record)
+    def __repr__(self): return f"Plot({self.ref}: {self.doc})"
+
+# %% ../../nbs/03_synth/05_engine.ipynb #29a668ce
+def _beat(b, where, sets):
+    if isinstance(b, dict) and set(b) <= {"narr", "talk"} and "narr" in b:
+        return {k: _alternatives(b[k], f"{where} {k}", sets) for k in b}
+    return _alternatives(b, where, sets)
+
+def _beat_templates(b) -> list[str]:
+    return [t for k in ("narr", "talk") for t in _templates(b.get(k, []))] if isinstance(b, dict) else _templates(b)
+
+def _read_plot(r, where: str, sets: dict) -> Plot:
+    if not isinstance(r, dict) or not isinstance(r.get("name"), str) or not isinstance(r.get("version"), int):
+        raise TinyStoriesError(f"{where}: expected an object with 'name' (text) and 'version' (integer)")
+    where = f"{where} ({r['name']}@{r['version']})"
+    if missing := [k for k in _REQUIRED if k not in r]: raise TinyStoriesError(f"{where}: missing {', '.join(missing)}")
+    if unknown := sorted(set(r) - set(_REQUIRED) - set(BEATS) - {"name", "version", "doc", "vars", "mood", "generic", "conflict"}):
+        raise TinyStoriesError(f"{where}: unknown field(s) {', '.join(unknown)}", hint=f"beats are {', '.join(BEATS)}")
+    beats = {b: _beat(r[b], f"{where} beat '{b}'", sets) for b in BEATS if b in r}
+    for k in ("lessons", "goal"): beats[k] = _alternatives(r[k], f"{where} '{k}'", sets, strings_only=True)
+    beats["bad_lesson"] = _alternatives(r["bad_lesson"], f"{where} 'bad_lesson'", sets, strings_only=True)
+    nouns = []
+    for i, n in enumerate(r["nouns"] if isinstance(r["nouns"], list) else [None], 1):
+        w = f"{where} nouns {i}"
+        if not isinstance(n, dict) or not isinstance(n.get("cat"), list) or not isinstance(n.get("weight", 1), (int, float)):
+            raise TinyStoriesError(f"{w}: expected {{\"cat\": [categories], \"weight\": number}} (optional 'in', 'not_in', 'countable', 'object')")
+        if bad := [c for c in n["cat"] if c not in NOUN_CATEGORIES]: raise TinyStoriesError(f"{w}: no noun category {bad[0]!r}")
+        for k in ("in", "not_in"):
+            if k in n and n[k] not in sets: raise TinyStoriesError(f"{w}: no word set {n[k]!r}")
+        nouns.append({"object": "noun", **n})
+    if not isinstance(r["stock"], list) or not r["stock"] or any(c not in NOUN_CATEGORIES for c in r["stock"]):
+        raise TinyStoriesError(f"{where}: 'stock' must list noun categories")
+    vs = {}
+    for k, alts in (r.get("vars") or {}).items():
+        vs[k] = _alternatives(alts, f"{where} var '{k}'", sets, strings_only=True, objects=True)
+    return Plot(r["name"], r["version"], str(r.get("doc", "")), r, beats, tuple(nouns), vs)
 
 # %% ../../nbs/03_synth/05_engine.ipynb #f5855a20
-# verbs that make poor hobbies: mishaps (happen to you) and plain verbs (say what happened, not what one loves doing)
-MISHAP_VERBS = set("""fall slip stumble trip cry sob weep sniffle sneeze cough hiccup shiver tremble sweat bleed hurt
-spill drop break tear rip smash crash bump lose forget miss steal cheat fib trick fool tease bother scare frighten
-complain whine sulk pout grumble frown scream yell shriek gasp sigh snore spit waste argue fight refuse escape
-snatch shove pinch poke squash burst skid slam vanish disappear fade shrink melt freeze burn blush worry hate
-beg sting""".split())
-PLAIN_VERBS = set("""know need want like love believe trust understand remember decide belong allow let agree hope
-wish wonder guess promise accept receive arrive return leave stay wait live start begin finish stop change use check
-pass spend add seek earn choose prepare plan notice discover find keep get give take bring send deliver offer lend
-borrow buy sell pay trade swap compare measure weigh count sort match explain reply answer ask call tell say show
-guide lead follow meet visit invite welcome greet thank forgive apologize obey behave care enjoy score win
-appear fit reach pretend imagine mean""".split())
-DRINK_VERBS = {"drink", "sip", "pour", "gulp", "spill", "slurp", "swallow"}
+def _var_slots(p: Plot) -> set:
+    out = set(p.vars)
+    for alts in p.record.get("vars", {}).values():
+        for a in (alts if isinstance(alts, list) else [alts]):
+            a = a.get("say", a) if isinstance(a, dict) and "if" in a else a
+            if isinstance(a, dict): out |= set(a)
+    return out
+
+_DRAWS = re.compile(r"^@(?:(?:a|pl):)?(?:adj\+)?[a-z]+$|^@adj:[a-z]+$|^@act:(?:base|past|ing)$")
+
+def _check_slots(templates, where: str, rules, extra=frozenset()):
+    for t in templates:
+        for s in _SLOT_RE.findall(t):
+            ok = (s in SLOTS or s in extra or (s.startswith("~") and s[1:] in rules) or bool(_DRAWS.match(s)))
+            if ok and s.startswith("@") and not s.startswith("@act:"):
+                what = s.rpartition(":")[2].lstrip("@").rpartition("+")[2]
+                if what not in (_ADJ_DOMAINS if s.startswith("@adj:") else NOUN_CATEGORIES):
+                    raise TinyStoriesError(f"{where}: the draw {{{s}}} names no {'adjective domain' if s.startswith('@adj:') else 'noun category'} {what!r}")
+            if not ok:
+                what = f"no phrase rule {s[1:]!r}" if s.startswith("~") else f"unknown slot {{{s}}}"
+                raise TinyStoriesError(f"{where}: {what} in {t!r:.80}", hint="see SLOTS in tinystories_nb.synth.engine, the plot's vars, and the phrases file's rules")
+
+# %% ../../nbs/03_synth/05_engine.ipynb #2dc9f004
+_FORMATS = {"lexicon": "tinystories_nb.lexicon/1", "phrases": "tinystories_nb.phrases/1", "plots": "tinystories_nb.plots/1"}
+RUNNER_RULES = ("colour.intro", "colour.scene", "colour.setup", "colour.excited", "colour.problem", "colour.turn", "colour.happy", "colour.bad",
+                "opening.named", "opening.unnamed", "opening.time", "day", "day_adj", "friend.both_animals", "friend.pet",
+                "friend.child", "verb.subj", "verb.mishap", "verb.plain", "verb.plain_end", "verb.act_intro", "verb.act_problem",
+                "verb.act_end", "verb.act_joint", "conflict.pair_narr", "conflict.pair_talk", "conflict.narr", "conflict.talk",
+                "conflict.makeup", "twist_cue", "bad_twist", "end.bad", "end.happy", "end.talk_bad", "end.talk_happy", "moral",
+                "later", "whistle_help", "whistle_end_happy", "whistle_end_bad", "summary.bad", "summary.twist", "summary.good")
+_ADJ_DOMAINS = ("person", "animal", "thing", "food", "place", "weather")
+
+@dataclasses.dataclass
+class StoryData:
+    "What the offline engine writes from: word tables, phrase rules, foreshadowing devices and plots (the newest version of each)."
+    names: dict
+    animals: list
+    settings: dict
+    outdoor: list
+    sets: dict          # word set name -> frozenset of words
+    rules: dict         # rule name -> checked alternatives
+    pred: dict          # predicative adjective -> its sentence
+    foreshadow: dict    # device -> {"setup": [...], "happy": [...], "bad": [...]}
+    colour_chance: dict
+    plots: dict         # plot name -> Plot
+    files: list         # where it all came from
+    def sha(self) -> str:
+        return sha256_json([self.names, self.animals, self.settings, self.outdoor, {k: sorted(v) for k, v in self.sets.items()},
+                            {k: [list(a) for a in v] for k, v in self.rules.items()}, self.pred, self.foreshadow,
+                            self.colour_chance, sorted(p.sha for p in self.plots.values())])
+    def __repr__(self):
+        return (f"StoryData({len(self.plots)} plots, {len(self.rules)} phrase rules, {len(self.foreshadow)} foreshadowings, "
+                f"{sum(map(len, self.names.values()))} names, {len(self.settings)} settings, {len(self.sets)} word sets)")
+
+def _read(path, kind: str) -> dict:
+    d = read_json(path, f"{kind} file")
+    if not isinstance(d, dict) or d.get("format") != _FORMATS[kind]:
+        raise TinyStoriesError(f"{kind} file {path}: expected a JSON object with \"format\": \"{_FORMATS[kind]}\"")
+    return d
 
 # %% ../../nbs/03_synth/05_engine.ipynb #489945a6
-FEATURE_BEATS = ("Dialogue", "BadEnding", "MoralValue", "Twist", "Foreshadowing", "Conflict")
+def _merge_lexicon(parts: list[tuple[str, dict]]) -> dict:
+    out = {"names": {}, "animals": [], "settings": {}, "outdoor": [], "sets": {}}
+    for path, d in parts:
+        for k in ("names", "settings", "sets"):
+            v = d.get(k, {})
+            if not isinstance(v, dict): raise TinyStoriesError(f"lexicon file {path}: '{k}' must be an object")
+            out[k].update(v)
+        for k in ("animals", "outdoor"):
+            if k in d: out[k] = d[k]
+    for k in ("girl", "boy", "pet"):
+        v = out["names"].get(k)
+        if not isinstance(v, list) or len(v) < 2 or not all(isinstance(x, str) and x.isalpha() for x in v):
+            raise TinyStoriesError(f"lexicon: names.{k} must be a list of at least two names (letters only)")
+    for k, v in out["sets"].items():
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v): raise TinyStoriesError(f"lexicon: word set {k!r} must be a list of words")
+    if not all(isinstance(k, str) and v in ("in", "on", "at", "by") for k, v in out["settings"].items()):
+        raise TinyStoriesError("lexicon: settings map a place to its preposition: in, on, at or by")
+    if not out["outdoor"] or set(out["outdoor"]) - set(out["settings"]): raise TinyStoriesError("lexicon: 'outdoor' must list some of the settings")
+    if len(out["animals"]) < 3: raise TinyStoriesError("lexicon: 'animals' must list at least three animal kinds")
+    return out
+
+# %% ../../nbs/03_synth/05_engine.ipynb #9a8cbbcd
+def _merge_phrases(parts: list[tuple[str, dict]], sets: dict) -> dict:
+    out = {"rules": {}, "pred": {}, "foreshadow": {}, "colour_chance": {}}
+    for path, d in parts:
+        for k in out:
+            v = d.get(k, {})
+            if not isinstance(v, dict): raise TinyStoriesError(f"phrases file {path}: '{k}' must be an object")
+            if k == "rules": v = {name: _alternatives(a, f"phrases file {path} rule '{name}'", sets, strings_only=True) for name, a in v.items()}
+            out[k].update(v)
+    if missing := [r for r in RUNNER_RULES if r not in out["rules"]]:
+        raise TinyStoriesError(f"phrases: the runner needs the rule(s) {', '.join(missing)}", hint="include the shipped phrases (include_default=True)")
+    for dev, f in out["foreshadow"].items():
+        if not isinstance(f, dict) or not isinstance(f.get("setup"), list) or not f["setup"] or any(
+                not isinstance(f.get(k, []), list) or not all(isinstance(s, str) for s in f.get(k, [])) for k in ("setup", "happy", "bad")):
+            raise TinyStoriesError(f"phrases: foreshadowing {dev!r} needs 'setup' (and 'happy', 'bad') lists of templates")
+        if dev != "whistle" and not (f.get("happy") and f.get("bad")):
+            raise TinyStoriesError(f"phrases: foreshadowing {dev!r} needs a 'happy' and a 'bad' payoff")
+    return out
+
+# %% ../../nbs/03_synth/05_engine.ipynb #7e5d4a2d
+_SHIPPED: dict = {}
+
+def load_story_data(plots=None, phrases=None, lexicon=None, include_default: bool = True) -> StoryData:
+    "The engine's data: the shipped files plus (or, for plots, only — with `include_default=False`) a user's."
+    key = (str(plots), str(phrases), str(lexicon), include_default)
+    if key in _SHIPPED: return _SHIPPED[key]
+    ship = lambda f: package_data(f"engine/{f}")
+    lex_parts = [(str(ship("lexicon.json")), _read(ship("lexicon.json"), "lexicon"))] + ([(str(lexicon), _read(lexicon, "lexicon"))] if lexicon else [])
+    lex = _merge_lexicon(lex_parts)
+    sets = {k: frozenset(v) for k, v in lex["sets"].items()}
+    ph_parts = [(str(ship("phrases.json")), _read(ship("phrases.json"), "phrases"))] + ([(str(phrases), _read(phrases, "phrases"))] if phrases else [])
+    ph = _merge_phrases(ph_parts, sets)
+    recs = []
+    for path in ([ship("plots.json")] if include_default or plots is None else []) + ([plots] if plots else []):
+        d = _read(path, "plots")
+        if not isinstance(d.get("plots"), list): raise TinyStoriesError(f"plots file {path}: expected \"plots\": [...]")
+        recs += [_read_plot(r, f"plots file {path} plot {i}", sets) for i, r in enumerate(d["plots"], 1)]
+    reg = versioned(recs, "plot")
+    newest = {}
+    for p in reg.values():
+        if p.name not in newest or p.version > newest[p.name].version: newest[p.name] = p
+    if not newest: raise TinyStoriesError("plots: no plot to write with")
+    rules = ph["rules"]
+    for name, alts in rules.items(): _check_slots(_templates(alts), f"phrases rule '{name}'", rules)
+    for dev, f in ph["foreshadow"].items(): _check_slots([s for k in ("setup", "happy", "bad") for s in f.get(k, [])], f"phrases foreshadowing '{dev}'", rules)
+    _check_slots(ph["pred"].values(), "phrases 'pred'", rules)
+    for p in newest.values():
+        extra = _var_slots(p)
+        for b, alts in p.beats.items(): _check_slots(_beat_templates(alts), f"plot {p.ref} '{b}'", rules, extra)
+        for k, alts in p.vars.items():
+            _check_slots([t for _, a in alts for t in ([a] if isinstance(a, str) else a.values())], f"plot {p.ref} var '{k}'", rules, extra)
+    data = StoryData(lex["names"], lex["animals"], lex["settings"], lex["outdoor"], sets, rules, ph["pred"], ph["foreshadow"],
+                     {"intro": 0.7, "setup": 0.6, "excited": 0.6, "problem": 0.8, "turn": 0.7, "happy": 0.8, "bad": 0.8, **ph["colour_chance"]},
+                     dict(sorted(newest.items())), [p for p, _ in lex_parts + ph_parts] + [str(ship("plots.json"))] * include_default + ([str(plots)] if plots else []))
+    if len(_SHIPPED) > 16: _SHIPPED.clear()
+    _SHIPPED[key] = data
+    return data
 
 # %% ../../nbs/03_synth/05_engine.ipynb #5badbd18
 @dataclasses.dataclass
@@ -96,13 +279,12 @@ def _pron(sex):
 
 def _cap(s: str) -> str: return s[:1].upper() + s[1:]
 
-# %% ../../nbs/03_synth/05_engine.ipynb #e5a7f537
+# %% ../../nbs/03_synth/05_engine.ipynb #bc78937f
 class _Ctx(dict):
     "Template values; names not stored are computed on first use by the writer (noun phrases, verb phrases)."
     def __init__(self, writer): super().__init__(); self.w = writer
     def __missing__(self, key): return self.w.dynamic(key)
 
-_SLOT_RE = re.compile(r"\{([^{}]*)\}")     # a slot in a verb frame, as in `vocab.parse_frame`
 _SENT_START = re.compile(r'(^|[.!?] |\n)([a-z])')
 _QUOTE_START = re.compile(r'((?:^|[\s(]|, |: )")([a-z])')
 
@@ -112,11 +294,11 @@ def _tidy(text: str) -> str:
     text = _SENT_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
     return _QUOTE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
 
-# %% ../../nbs/03_synth/05_engine.ipynb #91375a21
+# %% ../../nbs/03_synth/05_engine.ipynb #e5a7f537
 class _Writer:
     "Writes one story for one `PromptSpec`; all choices come from a generator seeded by (teacher seed, spec)."
     def __init__(self, teacher, spec):
-        self.t, self.spec = teacher, spec
+        self.t, self.spec, self.d = teacher, spec, teacher.data
         self.rng = random.Random(f"tinystories_nb.offline/{teacher.seed}/{spec.id}/{spec.text}")
         v, w = teacher.vocab, spec.words
         self.noun = v.get(w["noun"], "noun") or Word("noun", w["noun"], inflect(w["noun"], "noun"), ("thing",))
@@ -143,37 +325,41 @@ class _Writer:
 
     def pick(self, seq): return self.rng.choice(seq)
     def chance(self, p): return self.rng.random() < p
+    def sets(self, name): return self.d.sets.get(name, frozenset())
 
-# %% ../../nbs/03_synth/05_engine.ipynb #f2cbdb5d
+# %% ../../nbs/03_synth/05_engine.ipynb #ea51e714
 @patch
 def _names(self: _Writer, pool, n=1):
     if not hasattr(self, "_forms"): self._forms = {f for w in (self.noun, self.verb, self.adj) for f in w.inflections}
-    ok = [x for x in pool if x.lower() not in self._forms and x not in getattr(self, "_taken", set())]
-    out = self.rng.sample(ok, n)
-    self._taken = getattr(self, "_taken", set()) | set(out)
+    taken = getattr(self, "_taken", set())
+    ok = [x for x in pool if x.lower() not in self._forms and x not in taken]
+    out = []
+    for _ in range(n):
+        out.append(self.pick(ok)); ok = [x for x in ok if x != out[-1]]
+    self._taken = taken | set(out)
     return out
 
 @patch
 def _animal_kind(self: _Writer, exclude=()):
     taken = {getattr(getattr(self, "hero", None), "kind", None)}
-    return self.pick([k for k in ANIMAL_KINDS if k not in exclude and k not in taken and k != self.noun.base])
+    return self.pick([k for k in self.d.animals if k not in exclude and k not in taken and k != self.noun.base])
 
 @patch
 def _child(self: _Writer):
     sex = self.pick("fm")
-    name = self._names(GIRL_NAMES if sex == "f" else BOY_NAMES)[0]
+    name = self._names(self.d.names["girl" if sex == "f" else "boy"])[0]
     return Character(name, "girl" if sex == "f" else "boy", *_pron(sex))
 
 @patch
 def _pet(self: _Writer, kind=None):
     sex = self.pick("fm")
-    return Character(self._names(PET_NAMES)[0], kind or self._animal_kind(), *_pron(sex), animal=True)
+    return Character(self._names(self.d.names["pet"])[0], kind or self._animal_kind(), *_pron(sex), animal=True)
 
-# %% ../../nbs/03_synth/05_engine.ipynb #287a00fc
+# %% ../../nbs/03_synth/05_engine.ipynb #7066cd5f
 @patch
 def _cast(self: _Writer):
     r = self.rng.random()
-    noun_is_animal = self.cat == "animal" and self.noun.base in ANIMAL_KINDS
+    noun_is_animal = self.cat == "animal" and self.noun.base in self.d.animals
     if noun_is_animal and r < 0.25:
         self.hero = self._pet(self.noun.base); self.hero_is_noun = True
     elif r < 0.45:
@@ -188,21 +374,26 @@ def _cast(self: _Writer):
     if self.hero.animal or self.chance(0.5): self.friend = self._child() if self.chance(0.3) and not self.hero.animal else self._pet()
     else: self.friend = self._child()
     if self.friend.animal and not self.hero.animal: self.friend.kind = self._animal_kind(exclude=(self.hero.kind,))
-    place = self.noun.base if self.cat == "place" and self.noun.base in SETTINGS else self.pick(list(SETTINGS) if self.chance(0.2) else OUTDOOR)
+    S = self.d.settings
+    place = self.noun.base if self.cat == "place" and self.noun.base in S else self.pick(list(S) if self.chance(0.2) else self.d.outdoor)
     self.setting = place
-    c = self.c
     h, f, m = self.hero, self.friend, self.parent
-    c.update(H=h.name, he=h.he, He=_cap(h.he), him=h.him, his=h.his, His=_cap(h.his), was=h.was,
-             has="have" if h.plural else "has", is_="are" if h.plural else "is", self_=h.him + ("selves" if h.plural else "self"),
-             Iam="we are" if h.plural else "I am", i_="we" if h.plural else "I", my="our" if h.plural else "my",
-             me="us" if h.plural else "me", kind=h.kind,
-             F=f.name, fhe=f.he, fHe=_cap(f.he), fhim=f.him, fhis=f.his, fHis=_cap(f.his), fwas=f.was, fkind=f.kind,
-             M=m.name, mhe=m.he, mHe=_cap(m.he), mhim=m.him, mhis=m.his, mkind=m.kind,
-             place=f"the {place}", at_place=f"{SETTINGS.get(place, 'in')} the {place}", A=self.adj.base)
+    self.c.update(H=h.name, he=h.he, He=_cap(h.he), him=h.him, his=h.his, His=_cap(h.his), was=h.was,
+                  has="have" if h.plural else "has", is_="are" if h.plural else "is", self_=h.him + ("selves" if h.plural else "self"),
+                  Iam="we are" if h.plural else "I am", i_="we" if h.plural else "I", my="our" if h.plural else "my",
+                  me="us" if h.plural else "me", kind=h.kind,
+                  M=m.name, mhe=m.he, mHe=_cap(m.he), mhim=m.him, mhis=m.his, mkind=m.kind,
+                  place=f"the {place}", at_place=f"{S.get(place, 'in')} the {place}", A=self.adj.base)
+    self._refresh_friend()
     self.c["herself"] = {"she": "herself", "he": "himself", "they": "themselves"}[h.he]
     self.c["Hs"] = self.pair[0].name if h.plural else h.name     # who speaks for the hero
 
-# %% ../../nbs/03_synth/05_engine.ipynb #36aa4e25
+@patch
+def _refresh_friend(self: _Writer):
+    f = self.friend
+    self.c.update(F=f.name, fhe=f.he, fHe=_cap(f.he), fhim=f.him, fhis=f.his, fHis=_cap(f.his), fwas=f.was, fkind=f.kind)
+
+# %% ../../nbs/03_synth/05_engine.ipynb #91375a21
 _NOUN_DOMAINS = {"animal": ("animal",), "person": ("person",), "food": ("food", "thing"), "toy": ("thing",),
                  "thing": ("thing",), "home": ("thing",), "clothing": ("thing",), "music": ("thing",),
                  "vehicle": ("thing",), "nature": ("thing",), "body": ("thing",), "place": ("place",),
@@ -215,7 +406,7 @@ def _place_adjective(self: _Writer):
     nd = set(_NOUN_DOMAINS.get(self.cat, ("thing",)))
     hero_dom = "animal" if self.hero.animal else "person"
     if self.adj.predicative: self.adj_target = "pred"
-    elif d & nd and not (self.cat == "person" and self.noun.base in RELATIONS and "person" not in d): self.adj_target = "noun"
+    elif d & nd and not (self.cat == "person" and self.noun.base in self.sets("relations") and "person" not in d): self.adj_target = "noun"
     elif hero_dom in d and not self.hero.plural: self.adj_target = "hero"
     elif "animal" in d:
         if not self.friend.animal: self.friend = self._pet(); self._refresh_friend()
@@ -225,11 +416,6 @@ def _place_adjective(self: _Writer):
     elif "weather" in d: self.adj_target = "day"
     elif "food" in d: self.adj_target = "food"
     else: self.adj_target = "prop"
-
-@patch
-def _refresh_friend(self: _Writer):
-    f = self.friend
-    self.c.update(F=f.name, fhe=f.he, fHe=_cap(f.he), fhim=f.him, fhis=f.his, fHis=_cap(f.his), fwas=f.was, fkind=f.kind)
 
 # %% ../../nbs/03_synth/05_engine.ipynb #92cb0197
 @patch
@@ -251,7 +437,7 @@ def np(self: _Writer, word: Word, how="smart", adj=None, owner=None):
     base = word.base
     if how == "pl": return f"{adj} {word.plural}" if adj else word.plural
     head = f"{adj} {base}" if adj else base
-    if how == "poss" or (base in RELATIONS and how in ("smart", "a")):
+    if how == "poss" or (base in self.sets("relations") and how in ("smart", "a")):
         self.intro.add(base); return f"{owner or self.hero.his} {head}"
     if how == "the" or (how == "smart" and base in self.intro): self.intro.add(base); return f"the {head}"
     self.intro.add(base)
@@ -269,12 +455,17 @@ _FALLBACK_STOCK = {"toy": "ball", "thing": "box", "food": "apple", "animal": "do
                    "vehicle": "car", "event": "party", "time": "day"}
 
 @patch
+def _nouns_for(self: _Writer, *cats, exclude=()):
+    "Vocabulary nouns of `cats` a story can use as a plain object (animals only the lexicon's own kinds)."
+    return [w for w in self.t.vocab.nouns_of(*cats) if w.base not in exclude and w.base not in self.sets("vague_stock")
+            and not (w.category == "animal" and w.base not in self.d.animals and w.base != "pet")]
+
+@patch
 def stock(self: _Writer, *cats, exclude=()):
     "A random vocabulary noun of one of `cats`, not one of the prompt's words."
-    pool = [w for w in self.t.vocab.nouns_of(*cats) if w.base not in self.used_nouns and w.base not in exclude
-            and not (w.category == "animal" and w.base not in ANIMAL_KINDS and w.base != "pet")
-            and w.base not in _VAGUE_STOCK]
-    w = self.pick(pool) if pool else Word("noun", _FALLBACK_STOCK.get(cats[0], "box"), inflect(_FALLBACK_STOCK.get(cats[0], "box"), "noun"), (cats[0],))
+    pool = [w for w in self._nouns_for(*cats, exclude=exclude) if w.base not in self.used_nouns]
+    fb = _FALLBACK_STOCK.get(cats[0], "box")
+    w = self.pick(pool) if pool else Word("noun", fb, inflect(fb, "noun"), (cats[0],))
     self.used_nouns.add(w.base)
     return w
 
@@ -284,18 +475,16 @@ def set_item(self: _Writer, fits: bool, *cats, word=None):
     self.item = self.noun if fits else (word or self.stock(*cats))
     self.item_is_noun = fits
 
-# %% ../../nbs/03_synth/05_engine.ipynb #2a7fef5c
+# %% ../../nbs/03_synth/05_engine.ipynb #4e8d7c96
 @patch
 def dynamic(self: _Writer, key):
     it = getattr(self, "item", self.noun)
+    adj = lambda: self.noun_adj() if self.item_is_noun else None
     table = {
-        "I1": lambda: self.np(it, "smart", self.noun_adj() if self.item_is_noun else None),
-        "aI": lambda: self.np(it, "a", self.noun_adj() if self.item_is_noun else None),
+        "I1": lambda: self.np(it, "smart", adj()), "aI": lambda: self.np(it, "a", adj()),
         "theI": lambda: self.np(it, "the"), "I": lambda: it.base, "Is": lambda: it.plural,
-        "theI1": lambda: self.np(it, "the", self.noun_adj() if self.item_is_noun else None),
-        "hisI": lambda: self.np(it, "poss", self.noun_adj() if self.item_is_noun else None),
-        "hisI1": lambda: self.np(it, "poss", self.noun_adj() if self.item_is_noun else None),
-        "fhisI": lambda: self.np(it, "poss", owner=self.friend.his),
+        "theI1": lambda: self.np(it, "the", adj()), "hisI": lambda: self.np(it, "poss", adj()),
+        "hisI1": lambda: self.np(it, "poss", adj()), "fhisI": lambda: self.np(it, "poss", owner=self.friend.his),
         "N1": lambda: self.np(self.noun, "smart", self.noun_adj()), "aN": lambda: self.np(self.noun, "a", self.noun_adj()),
         "theN": lambda: self.np(self.noun, "the"), "N": lambda: self.noun.base, "Ns": lambda: self.noun.plural,
         "V": lambda: self.vp("base"), "Ved": lambda: self.vp("past"), "Ving": lambda: self.vp("ing"),
@@ -304,12 +493,15 @@ def dynamic(self: _Writer, key):
     if key in table: return table[key]()
     raise KeyError(key)
 
-# %% ../../nbs/03_synth/05_engine.ipynb #a42d0a7f
+# %% ../../nbs/03_synth/05_engine.ipynb #2a7fef5c
 @patch
-def vp(self: _Writer, form, subj=None, other=None):
+def vp(self: _Writer, form, subj=None, other=None, verb=None, comp=None):
     "The verb in `form` ('base', 'past', 'ing', 'third') followed by its complement, slots filled."
-    subj = subj or self.hero
-    v = self.verb.base if form == "base" else self.verb.forms["past" if form == "past" else form]
+    subj, verb = subj or self.hero, verb or self.verb
+    comp = self.comp if comp is None else comp
+    mine = verb is self.verb
+    v = verb.base if form == "base" else verb.forms["past" if form == "past" else form]
+    stock = self._comp_stock if mine else {}
     def slot(m):
         s = m.group(1)
         if s == "POSS": return subj.his
@@ -317,21 +509,79 @@ def vp(self: _Writer, form, subj=None, other=None):
         parts = s.split(); how = "smart"
         if parts[0] in ("POSS", "PL"): how = "poss" if parts[0] == "POSS" else "pl"; parts = parts[1:]
         cats = parts[0].split("|")
-        if cats == ["food"] and self.verb.base in DRINK_VERBS:
-            if self.noun.base in DRINKS: return self.np(self.noun, how, self.noun_adj() if how != "pl" else None, owner=subj.his)
-            w = self._comp_stock.setdefault(s, Word("noun", self.pick(sorted(DRINKS)), {"plural": ""}, ("food", "mass")))
+        if cats == ["food"] and verb.base in self.sets("drink_verbs"):
+            if mine and self.noun.base in self.sets("drinks"): return self.np(self.noun, how, self.noun_adj() if how != "pl" else None, owner=subj.his)
+            w = stock.setdefault(s, Word("noun", self.pick(sorted(self.sets("drinks") or {"milk"})), {"plural": ""}, ("food", "mass")))
             return self.np(w, how, owner=subj.his)
-        if self.cat in cats and self.noun.base not in RELATIONS | {"family"} or (self.cat in cats and how == "poss"):
+        if mine and self.cat in cats and (self.noun.base not in self.sets("relations") | {"family"} or how == "poss"):
             return self.np(self.noun, how, self.noun_adj() if how != "pl" else None, owner=subj.his)
-        if s not in self._comp_stock:
-            self._comp_stock[s] = (Word("noun", self.pick(["mom", "dad", "grandma", "grandpa"]), {"plural": ""}, ("person",))
-                                   if how == "poss" and cats == ["person"] else self.stock(*cats))
-        w = self._comp_stock[s]
-        return self.np(w, how, owner=subj.his)
-    comp = _SLOT_RE.sub(slot, self.comp)
-    return f"{v} {comp}".strip()
+        if s not in stock:
+            stock[s] = (Word("noun", self.pick(["mom", "dad", "grandma", "grandpa"]), {"plural": ""}, ("person",))
+                        if how == "poss" and cats == ["person"] else self.stock(*cats) if mine else self.pick(self._nouns_for(*cats) or [self.stock(*cats)]))
+        return self.np(stock[s], how if mine else ("poss" if how == "poss" else "pl" if how == "pl" else "a"), owner=subj.his)
+    return f"{v} {_SLOT_RE.sub(slot, comp)}".strip()
 
-# %% ../../nbs/03_synth/05_engine.ipynb #c4933e00
+# %% ../../nbs/03_synth/05_engine.ipynb #4d2040dc
+_EXPAND_RE = re.compile(r"\{([~@][^{}]*)\}")
+_ADJ_FOR = {"animal": "animal", "person": "person", "food": "food", "place": "place", "sky": "weather"}
+
+@patch
+def ok(self: _Writer, cond) -> bool:
+    "Does a parsed condition hold for this story?"
+    if cond is None: return True
+    if isinstance(cond[0], tuple): return all(self.ok(c) for c in cond)
+    subj, test, arg, neg = cond
+    if subj == "story": r = self.talky if test == "talky" else self.ending == "bad"
+    else:
+        w = getattr(self, "item", self.noun) if subj == "item" else self.noun
+        r = {"is": lambda: w.category == arg, "in": lambda: w.base in self.sets(arg), "mass": lambda: bool(w.mass),
+             "countable": lambda: not w.mass, "small": lambda: not w.mass and w.base not in self.sets("big_nature")}[test]()
+    return r != neg
+
+@patch
+def choose(self: _Writer, alts):
+    "One of the checked alternatives whose condition holds (None if none does)."
+    fit = [a for c, a in alts if self.ok(c)]
+    return self.pick(fit) if fit else None
+
+@patch
+def draw(self: _Writer, spec: str) -> str:
+    how, _, what = spec[1:].rpartition(":") if ":" in spec else ("", "", spec[1:])
+    if how == "act": return self._activity(what)
+    if how == "adj":
+        pool = [a for a in self.t.vocab.adjectives if what in a.domains and not a.predicative] or [self.adj]
+        return self.pick(pool).base
+    adj, _, what = what.rpartition("+")          # "adj+toy": with an adjective that can describe it
+    if what not in NOUN_CATEGORIES: raise TinyStoriesError(f"draw {{{spec}}}: no noun category {what!r}")
+    w = self.pick(self._nouns_for(what) or [Word("noun", _FALLBACK_STOCK[what], inflect(_FALLBACK_STOCK[what], "noun"), (what,))])
+    head = w.plural if how == "pl" else w.base
+    if adj: head = f"{self.draw('@adj:' + _ADJ_FOR.get(what, 'thing'))} {head}"
+    return with_article(head) if how == "a" and not w.mass else f"some {head}" if how == "a" else head
+
+@patch
+def _activity(self: _Writer, form: str) -> str:
+    "A random activity in `form`: a vocabulary verb that is fun to do, with one of its frame's alternatives."
+    if not hasattr(self, "_acts"):
+        skip = self.sets("mishap_verbs") | self.sets("plain_verbs")
+        self._acts = [v for v in self.t.vocab.verbs if v.base not in skip and not parse_frame(v.frame).subjects]
+    for _ in range(5):
+        v = self.pick(self._acts)
+        alts = [a for a in parse_frame(v.frame).alternatives if "{friend}" not in a]
+        if alts: return self.vp(form, verb=v, comp=self.pick(alts))
+    return {"base": "play", "past": "played", "ing": "playing"}[form]
+
+@patch
+def expand(self: _Writer, template: str, depth: int = 0) -> str:
+    "Fill `{~rule}` and `{@draw}` slots (recursively); the story's other slots stay for `format_map`."
+    if depth > 10: raise TinyStoriesError(f"phrases: rules nest more than 10 deep at {template!r:.60} (a rule that uses itself?)")
+    def one(m):
+        s = m.group(1)
+        if s[0] == "@": return self.draw(s)
+        alt = self.choose(self.d.rules[s[1:]])
+        return self.expand(alt, depth + 1) if alt is not None else ""
+    return _EXPAND_RE.sub(one, template)
+
+# %% ../../nbs/03_synth/05_engine.ipynb #a42d0a7f
 @patch
 def to(self: _Writer, section): self.cur = section
 
@@ -340,12 +590,23 @@ def say(self: _Writer, *alts):
     "Write one of `alts` (each a template, or a list of templates = several sentences)."
     a = self.pick(alts)
     self.said.add(a if isinstance(a, str) else a[0])
-    for s in (a if isinstance(a, (list, tuple)) else [a]): self.sections[self.cur].append(s.format_map(self.c))
+    for s in (a if isinstance(a, (list, tuple)) else [a]): self.sections[self.cur].append(self.expand(s).format_map(self.c))
 
 @patch
-def tell(self: _Writer, narr, talk):
-    "Narrate, or (in a story with dialogue) let the characters speak."
-    self.say(*(talk if self.talky and talk and self.chance(0.75) else narr))
+def rule(self: _Writer, name: str):
+    "Write one alternative of the phrase rule `name`."
+    a = self.choose(self.d.rules[name])
+    if a is not None: self.say(a)
+
+@patch
+def beat(self: _Writer, b):
+    "Write a plot's beat: checked alternatives, or narration / talk."
+    if not b: return
+    if isinstance(b, dict):
+        talk = [(c, a) for c, a in b.get("talk", []) if self.ok(c)]
+        b = talk if self.talky and talk and self.chance(0.75) else b["narr"]
+    a = self.choose(b)
+    if a: self.say(a)
 
 # %% ../../nbs/03_synth/05_engine.ipynb #fa621a4c
 @patch
@@ -361,465 +622,107 @@ def subject(self: _Writer):
     if lit: return ("word", self.pick(lit))
     return ("word", self.stock(*subs).base if any(s in NOUN_CATEGORIES for s in subs) else subs[0])
 
-# %% ../../nbs/03_synth/05_engine.ipynb #6ea73157
+# %% ../../nbs/03_synth/05_engine.ipynb #dfdcb9b6
 @patch
 def opening(self: _Writer):
     "The first sentences: who, where, and maybe the adjective."
-    w, c = self, self.c
+    c = self.c
     adj_hero = self.adj_target == "hero"
-    little = "little " if self.chance(0.4) else ""
     kind = "friends" if self.hero.plural else self.hero.kind
-    desc = f"{self.adj.base} " if adj_hero else little
+    desc = f"{self.adj.base} " if adj_hero else ("little " if self.chance(0.4) else "")
     if self.hero.plural: c["hero_np"] = f"two {desc}friends named {self.hero.name}"
     else: c["hero_np"] = with_article(f"{desc}{kind} named {self.hero.name}")
     pl_adj = f"{self.adj.base} " if self.adj_target == "place" else ""
-    c["place_np"] = f"the {pl_adj}{self.setting}" if self.cat == "place" and self.setting == self.noun.base else with_article(f"{pl_adj}{self.setting}")
-    c["at_place_np"] = f"{SETTINGS.get(self.setting, 'in')} {c['place_np']}"
+    here = self.cat == "place" and self.setting == self.noun.base
+    c["place_np"] = f"the {pl_adj}{self.setting}" if here else with_article(f"{pl_adj}{self.setting}")
+    c["at_place_np"] = f"{self.d.settings.get(self.setting, 'in')} {c['place_np']}"
+    c["At_place_np"] = _cap(c["at_place_np"])
     c["there_was"] = "there were" if self.hero.plural else "there was"
-    if self.cat == "place" and self.setting == self.noun.base: self.intro.add(self.noun.base)
-    time = self.noun.base if self.cat == "time" else self.pick(["day", "morning", "afternoon", "summer day", "sunny day"])
+    c["live_or_play"] = "lived" if self.setting in self.sets("live_places") else "loved to play"
+    if here: self.intro.add(self.noun.base)
+    time = self.noun.base if self.cat == "time" else self.expand("{~day}")
     if self.adj_target == "day" or (self.cat == "time" and self.adj_target == "noun"):
         time = f"{self.adj.base} {time}"
         if self.adj_target == "noun": self._adj_done = True
     c["time"] = time
-    named = [
-        (3, "Once upon a time, {there_was} {hero_np}."),
-        (2, "Once upon a time, {at_place_np}, {there_was} {hero_np}."),
-        (2, "Once upon a time, {there_was} {hero_np} who " + ("lived" if self.setting in LIVE_PLACES else "loved to play") + " {at_place_np}."),
-        (1, "There {was} once {hero_np}."),
-        (1, "{At_place_np}, {there_was} {hero_np}."),
-        (1, "Long ago, {there_was} {hero_np}."),
-    ]
-    unnamed = [
-        (2, "One {time}, {H} went to {place} with {his} {mkind}."),
-        (1, "Once upon a time, {H} and {his} {mkind} went for a walk {at_place_np}."),
-        (1, "It was a {day_adj} day, and {H} {was} playing {at_place}."),
-        (1, "{H} {was} {hero_np2} who loved to play {at_place}."),
-    ]
-    c["At_place_np"] = _cap(c["at_place_np"])
-    c["day_adj"] = self.adj.base if self.adj_target == "day" else self.pick(["sunny", "warm", "bright", "lovely"])
+    c["day_adj"] = self.adj.base if self.adj_target == "day" else self.expand("{~day_adj}")
     c["hero_np2"] = c["hero_np"].replace(f" named {self.hero.name}", "").replace("two ", "") if not self.hero.plural else f"{desc}friends"
-    if self.cat == "time": choice = "One {time}, {H} " + self.pick(["went to {place} with {his} {mkind}.", "{was} playing {at_place}."])
-    elif self.chance(0.72): choice = self.rng.choices([t for _, t in named], [k for k, _ in named])[0]
-    else: choice = self.rng.choices([t for _, t in unnamed], [k for k, _ in unnamed])[0]
+    kind = "opening.time" if self.cat == "time" else "opening.named" if self.chance(0.72) else "opening.unnamed"
+    choice = self.choose(self.d.rules[kind])
     if "{time}" in choice or "{day_adj}" in choice: self._day_done = True
     if "{hero_np" not in choice and adj_hero: self._hero_adj_pending = True
     if "{at_place_np}" not in choice and "{At_place_np}" not in choice and self.adj_target == "place":
         self._place_adj_pending = "again" if "{at_place}" in choice else "new"
     self.say(choice)
 
+# %% ../../nbs/03_synth/05_engine.ipynb #5ef64ec0
+@patch
+def run_plot(self: _Writer, p: Plot):
+    "Write plot `p`'s middle: set-up, problem, struggle, help, conflict and outcome."
+    b = p.beats
+    self.to("setup"); self.beat(b["setup"]); self.color(p.record.get("mood", "setup"))
+    self.to("problem"); self.beat(b["problem"]); self.beat(b.get("struggle"))
+    if p.record.get("conflict"): self.conflicted = True
+    self.trouble()
+    if "help" in b: self.help_arrives(b["help"])
+    self.conflict_here()
+    self.outcome(b)
+
 # %% ../../nbs/03_synth/05_engine.ipynb #3bc51a4a
-def plot_lost(w):
-    "A loved thing goes missing and is searched for."
-    w.to("setup")
-    w.say(["{H} had {I1} that {he} loved very much.", "{He} took it everywhere."],
-          ["{His} favorite thing in the world was {hisI1}."],
-          ["{H} had {I1}.", "{He} played with it every day."])
-    w.color("setup")
-    w.to("problem")
-    w.tell([["One day, {H} looked for {theI}, but it was not there!"], ["One day, {H} went to {place} with {theI}.", "When it was time to go home, {theI} was gone!"]],
-           [['One day, {H} could not find {theI}. "Where is my {I}?" {Hs} asked.'], ['One day, {Hs} cried, "Oh no! My {I} is gone!"']])
-    w.say(["{He} looked under the bed and behind the door.", "{He} looked in the garden and by the gate, but {theI} was not there."],
-          ["{He} looked high and low, but {he} could not find it anywhere."])
-    w.trouble()
-    w.help_arrives(talk=['"Don\'t worry," said {F}. "I will help you look."'], narr=["{F} came to help.", "Together they looked everywhere."])
-    w.conflict_here()
-    w.outcome(bad=(["They looked until it was dark, but they never found {theI}.", "{H} had to go home without it."],
-                   ["At last they found {theI} in the mud by the road.", "It was broken and dirty, and it could not be fixed."]),
-              twist=(["Then something surprising happened.", "{H}'s little {pet} came running, and it had {theI} in its mouth!", "It had been hiding it in its bed all along."],
-                     ["At last, {H} put {his} hand in {his} pocket, and there it was: {theI} had been with {him} all along!"]),
-              good=(["At last, {F} saw something under a big bush.", "It was {theI}!"],
-                    ["Then {H} saw {theI} behind a flower pot.", "{He} picked it up and hugged it."]),
-              lessons=("it is important to take good care of the things you love",
-                       "friends help each other",
-                       "it is good to ask for help"),
-              bad_lesson="you should keep your things in a safe place",
-              goal="lost {hisI} and looked everywhere for it")
-
-def plot_want(w):
-    "Something is out of reach, and getting it takes help."
-    spot = "high up in a tall tree" if w.item.base in TREE_FOOD else w.pick(["on a high shelf", "on top of the tall fence", "high up in a tree"])
-    w.c["spot"] = spot
-    w.to("setup")
-    w.say(["One day, {H} saw {I1} {spot}.", "{He} wanted it very much."], ["One day, {H} spotted {I1} {spot}.", "{He} wanted to get it."])
-    w.color("setup")
-    w.to("problem")
-    w.tell([["{He} jumped and jumped, but {he} could not reach it."], ["{He} stood on {his} toes and stretched {his} arms, but it was too high."]],
-           [['"I want that {I}!" said {Hs}.', "{He} jumped as high as {he} could, but it was too high."]])
-    w.trouble()
-    w.help_arrives(narr=["Then {F} came by.", "{fHe} had a good idea: {fhe} brought a long stick."],
-                   talk=['Then {F} came by. "I can help you!" {fhe} said.', '"Let\'s use a long stick," said {F}.'])
-    w.conflict_here()
-    w.outcome(bad=(["{H} climbed on a wobbly chair to reach it.", "The chair tipped over, and {H} fell down.", "{theI} fell too and broke into pieces."],
-                   ["They poked and poked with the stick, but {theI} fell into a deep puddle and was gone."]),
-              twist=(["When {theI} finally came down, there was a little note stuck to it.", "It said: \"For {H}, with love.\" {M} had put it there as a surprise!"],
-                     ["When {H} reached for {theI}, a little bird flew out from behind it.", "It had made a nest right there!"]),
-              good=(["Together, they got {theI} down.", "{H} {was} so happy!"],
-                    ["With a little push from the stick, {theI} fell down into {H}'s hands."]),
-              lessons=("it is good to ask for help",
-                       "friends can do more together",
-                       "being patient is a good thing"),
-              bad_lesson="it is important to be careful",
-              goal="wanted to get {aI} that was {spot}")
-
-# %% ../../nbs/03_synth/05_engine.ipynb #935dc713
-def plot_share(w):
-    "Two friends want the same thing."
-    w.to("setup")
-    w.tell([["One day, {H} and {F} found {I1} {at_place}."], ["One day, {M} gave {H} and {F} {I1}."]],
-           [["One day, {H} and {F} found {I1} {at_place}.", '"Look what I found!" said {F}.']])
-    w.color("setup")
-    w.to("problem")
-    w.tell([["{H} wanted {theI}, and {F} wanted it too.", "They both pulled and pulled."]],
-           [['"It is mine!" said {Hs}.', '"No, I saw it first!" said {F}.', "They both pulled and pulled."]])
-    w.conflicted = True
-    w.trouble()
-    w.outcome(bad=(["They pulled so hard that {theI} broke in two.", "Now nobody could have it, and they both cried."],
-                   ["While they were fighting, a big dog ran by and took {theI} away.", "Now nobody had it at all."]),
-              twist=(["Then something unexpected happened.", "A naughty monkey jumped down from a tree and grabbed {theI}!", "{H} and {F} had to work together to get it back, and they forgot all about fighting."],
-                     ["Just then, {M} came with another {I}.", "There was one for each of them after all!"]),
-              good=[["Then {H} saw that {F} was sad.", "{He} gave {theI} to {F} and said they could share it."]],
-              good_talk=[['Then {Hs} said, "Let\'s share it!"', '{F} smiled and said, "Yes, let\'s take turns."']],
-              lessons=("sharing is better than fighting",
-                       "it is good to share with friends"),
-              bad_lesson="fighting makes everyone sad",
-              goal="and {F} both wanted the same {I}")
-
-def plot_gift(w):
-    "A present for someone special."
-    w.to("setup")
-    if w.chance(0.6): w.c.update(R=w.c["M"], rhe=w.c["mhe"]); w.say(["It was almost {M}'s birthday.", "{H} wanted to give {mhim} something special."])
-    else: w.c.update(R=w.c["F"], rhe=w.c["fhe"]); w.say(["{H} wanted to give {F} a present to say thank you for being a good friend."])
-    w.color("setup")
-    w.to("problem")
-    w.tell([["{He} thought and thought.", "Then {he} had an idea: {he} would give {I1}!"]],
-           [['"What can {i_} give?" {Hs} wondered.', 'Then {he} smiled. "{I1}!" {he} said.']])
-    w.say(["But finding the right one was not easy.", "{He} looked all morning."], ["{He} did not have any money, so {he} had to make it {herself}."])
-    w.trouble()
-    w.help_arrives(narr=["{M} helped {him} wrap it in pretty paper." if w.c["R"] != w.c["M"] else "{F} helped {him} wrap it in pretty paper."],
-                   talk=['"I can help you wrap it," said ' + ("{M}." if w.c["R"] != w.c["M"] else "{F}.")])
-    w.conflict_here()
-    w.outcome(bad=(["But on the way, {H} tripped, and {theI} fell into a big puddle.", "It was ruined, and {H} had nothing to give."],),
-              twist=(["When {R} opened the present, {rhe} laughed and laughed.", "{R} had a present for {H} too, and it was another {I}!"],),
-              good=[["When {R} opened the present, {rhe} smiled a big smile and gave {H} a hug."]],
-              good_talk=[['When {R} opened the present, {rhe} smiled. "Thank you! I love it!" {rhe} said.']],
-              lessons=("giving makes everyone happy",
-                       "the best gifts come from the heart"),
-              bad_lesson="you should be careful with things that matter",
-              goal="wanted to give {aI} as a present")
-
-# %% ../../nbs/03_synth/05_engine.ipynb #ac18b277
-def plot_make(w):
-    "Making something, failing once, trying again."
-    food = w.item.category == "food"
-    w.to("setup")
-    w.tell([["One day, {H} wanted to make {I1}."] if not food else ["One day, {H} and {M} wanted to make {I1}."]],
-           [['"Can we make {I1}?" {Hs} asked {M}.', '"Yes, we can," said {M}.']])
-    w.say(["{He} got everything ready on the table."] if not food else ["They got everything they needed."])
-    w.color("setup")
-    w.to("problem")
-    w.say(["But the first try did not work.", "{theI} came out all wrong, and {H} {was} sad."],
-          ["But {H} dropped the bowl, and everything fell on the floor!"] if food else ["But the wind blew it away, and {H} had to start again."])
-    w.trouble()
-    w.help_arrives(narr=["{F} said they should try again, slowly this time."], talk=['"Don\'t give up," said {F}. "Let\'s try again."'])
-    w.conflict_here()
-    w.outcome(bad=(["But they forgot about it, and {theI} was spoiled.", "Nobody could use it, and {H} felt very sad."],),
-              twist=(["When it was done, they found that a little mouse had been helping too!", "It had been watching from a hole in the wall."],
-                     ["When they were done, they had not one {I}, but two!"]),
-              good=(["This time, {theI} was perfect.", "{H} {was} so proud."],
-                    ["The second try was much better.", "{H} clapped {his} hands."]),
-              lessons=("if you keep trying, you can do it",
-                       "it is good to be patient"),
-              bad_lesson="it is important to pay attention",
-              goal="wanted to make {aI}")
-
-def plot_fix(w):
-    "Something at home is broken or dirty and gets fixed."
-    w.to("setup")
-    w.say(["One morning, {H} saw that {theI1} was broken."], ["One day, {H} saw that {theI1} was old and dirty."],
-          ["{M} told {H} that {theI1} needed to be fixed."])
-    w.color("setup")
-    w.to("problem")
-    w.say(["{He} wanted to fix it all by {herself}.", "{He} tried and tried, but it was hard work."],
-          ["{He} wanted to make it nice again before {M} came home.", "But {he} did not know how."])
-    w.trouble()
-    w.help_arrives(narr=["{F} came over and showed {him} what to do."], talk=['"I know how to fix it!" said {F}. "Let me show you."'])
-    w.conflict_here()
-    w.outcome(bad=(["But {H} pushed too hard, and {theI} broke even more.", "{M} was not happy, and {H} felt very bad."],),
-              twist=(["When they moved {theI}, they found a small box under it.", "Inside the box was a shiny old coin!"],),
-              good=(["Soon {theI} looked as good as new.", "{M} was very happy."],
-                    ["They worked together, and soon it was all fixed."]),
-              lessons=("working together makes hard jobs easy",
-                       "it is good to fix things instead of throwing them away"),
-              bad_lesson="you should ask for help before trying something hard",
-              goal="wanted to fix {theI}")
-
-def plot_help(w):
-    "Someone in trouble is helped."
-    if w.item.category == "person": trouble = w.pick(["who looked very sad", "who had lost {its_} way", "who could not carry a heavy bag"])
-    else: trouble = w.pick(["stuck in a tree", "caught in an old net", "all alone and crying", "that could not find its way home"])
-    if w.noun.base in ANIMAL_PARTS: trouble = f"with a hurt {w.noun.base}"
-    w.c["trouble"] = trouble.format_map(w.c)
-    w.to("setup")
-    w.say(["One day, {H} saw {I1} {trouble}."], ["One day, {H} {was} walking {at_place} when {he} saw {I1} {trouble}."])
-    w.color("setup")
-    w.to("problem")
-    w.tell([["{H} wanted to help, but {he} {was} too small."], ["{H} wanted to help, but {he} did not know how."]],
-           [['"What is wrong?" asked {Hs}.', '"I need help," said the {I}.'], ['"Don\'t be scared," said {Hs}. "I will help you."']])
-    w.trouble()
-    w.help_arrives(narr=["{He} ran to get {F}.", "Together, they worked and worked."], talk=['"{F}, please help!" called {Hs}.', '"I am coming!" said {F}.'])
-    w.conflict_here()
-    w.outcome(bad=(["But {theI} was too scared.", "{It_} ran away, and {H} never saw {it_obj} again."],
-                   ["They tried their best, but it was too late.", "{theI} was gone, and {H} {was} very sad."]),
-              twist=(["Then something surprising happened: {theI} began to glow!", "{It_} {it_was} magic, and {it_} gave {H} a wish to say thank you."],
-                     ["When {theI} was safe, {F} laughed.", "It was {F}'s own {I}, the one that had been lost for a week!"]),
-              good=(["At last, {theI} was safe.", "{It_} {it_was} so happy that {it_} stayed to play with them."],
-                    ["Soon {theI} was free.", "{It_} said thank you and became {H}'s friend."]),
-              lessons=("it is good to help others",
-                       "being kind is always right"),
-              bad_lesson="some things cannot be fixed, but we should still try",
-              goal="found {aI} {trouble} and tried to help")
-
-# %% ../../nbs/03_synth/05_engine.ipynb #e4ceb086
-def plot_visit(w):
-    "A trip to a place (or to someone) with something going wrong on the way."
-    rel = w.item.category == "person"
-    w.to("setup")
-    if rel:
-        w.tell([["One day, {H} went to visit {hisI1}."]], [['"Can we visit {hisI}?" {Hs} asked.', '"Yes," said {M}. "Let\'s go today."']])
-    else:
-        w.tell([["One day, {H} and {M} went to {I1}."], ["One day, {M} took {H} to {I1}."]],
-               [['"Can we go to {I1}?" asked {Hs}.', '"Yes, we can," said {M}.']])
-    w.say(["{H} {was} very excited."], ["{He} could not wait to see everything."])
-    w.color("setup")
-    w.to("problem")
-    w.say(["On the way, {H} saw a pretty butterfly and ran after it.", "When {he} looked around, {M} was gone. {H} {was} lost!"],
-          ["But on the way, the car got stuck in the mud."], ["Then {H} wandered off alone and could not find the way back."])
-    w.trouble()
-    w.help_arrives(narr=["Then {F} came along and helped {him}."], talk=['"Are you lost?" asked {F}. "I will help you."'])
-    w.conflict_here()
-    w.outcome(bad=(["But by the time they got there, it was dark and everything was closed.", "They had to go home, and {H} {was} very sad."],),
-              twist=(["When they finally got there, everyone jumped out and shouted, \"Surprise!\"", "It was a party for {H}!"],),
-              good=(["Soon they were there, and they had a wonderful day.", "{H} saw lots of new things."],),
-              lessons=("it is important to stay close to your family",
-                       "a kind friend can make any trip better"),
-              bad_lesson="you should always stay close to your family",
-              goal="went to visit {hisI}" if rel else "went to {theI}")
-
-def plot_hurt(w):
-    "A fall, a hurt body part, comfort."
-    w.to("setup")
-    w.say(["One day, {H} {was} running {at_place}."], ["One day, {H} {was} climbing a big rock {at_place}."])
-    w.color("setup")
-    w.to("problem")
-    w.tell([["Suddenly, {he} fell and hurt {hisI1}.", "It hurt a lot, and {H} began to cry."]],
-           [['Suddenly, {he} fell down and hurt {hisI1}. "Ouch! My {I}!" cried {Hs}.']])
-    w.trouble()
-    w.help_arrives(narr=["{M} came running.", "{mHe} washed it and gave {H} a big hug."],
-                   talk=['{M} came running. "Let me see," {mhe} said softly.', '"It will feel better soon," said {M}.'])
-    w.conflict_here()
-    w.outcome(bad=(["But {his} {I} still hurt the next day, and the day after.", "{H} had to stay inside and watch the others play."],),
-              twist=(["Then {H} saw {F} with a bandage on {fhis} {I} too!", "They had both fallen on the same day, and they laughed and laughed."],),
-              good=(["Soon {his} {I} felt much better.", "{H} smiled and went back to play, a little more carefully."],),
-              lessons=("it is important to be careful when you play",
-                       "a hug can make you feel better"),
-              bad_lesson="it is important to be careful",
-              goal="fell and hurt {his} {I}")
-
-def plot_perform(w):
-    "Practising for a show."
-    sing = w.item.base in SINGABLE
-    w.c["play_it"] = ("sing {theI}" if sing else ("play the {I}" if w.item.category == "music" else "do {his} best")).format_map(w.c)
-    w.to("setup")
-    w.tell([["{H} wanted to {play_it} at the big show." if w.item.category == "music" else "{H} {was} excited about {I1}."]],
-           [['"I will {play_it} at the show!" said {Hs}.']])
-    if sing: w.say(["{He} loved {I1} more than anything."])
-    elif w.item.category == "music": w.say(["{His} {mkind} gave {him} {I1} to practice with."])
-    w.color("setup")
-    w.to("problem")
-    w.say(["But at first, it sounded funny, and some children laughed.", "{H} felt like giving up."],
-          ["{He} practiced every day, but {he} kept making mistakes."])
-    w.trouble()
-    w.help_arrives(narr=["{F} told {him} to keep trying, a little every day."], talk=['"Don\'t give up," said {F}. "You can do it!"'])
-    w.conflict_here()
-    w.outcome(bad=(["On the day of the show, {H} {was} so scared that {he} could not do it at all.", "{He} ran off and hid, and the show went on without {him}."],),
-              twist=(["At the show, {H} looked out and saw a big surprise.", "{F} was there too, ready to join {him}!"],),
-              good=(["On the day of the show, {H} did it perfectly.", "Everyone clapped and cheered."],),
-              lessons=("if you practice, you get better",
-                       "you should never give up"),
-              bad_lesson="it is okay to be scared, and to try again next time",
-              goal="wanted to {play_it} at a show")
-
-# %% ../../nbs/03_synth/05_engine.ipynb #3c975c3c
-def plot_ride(w):
-    "A ride that goes wrong on the way."
-    on = "on" if w.item.base in RIDE_ON else "in"
-    w.c["on"] = on
-    w.to("setup")
-    w.tell([["One day, {H} got to ride {on} {I1}."], ["{H} had always wanted to ride {on} {I1}."]],
-           [['"Can I ride {on} {I1}?" asked {Hs}.', '"Yes," said {M}, "but hold on tight."']])
-    w.color("setup")
-    w.to("problem")
-    w.say(["But at first, it went too fast, and {H} {was} scared."], ["But then {theI} stopped and would not go."],
-          ["But {H} wobbled and fell off."] if on == "on" else ["But then a wheel came loose, and they had to stop."])
-    w.trouble()
-    w.help_arrives(narr=["{F} came to help and showed {him} what to do."], talk=['"Hold on, I can help!" said {F}.'])
-    w.conflict_here()
-    w.outcome(bad=(["But then {theI} crashed into a tree with a loud bang.", "It was broken, and they had to walk all the way home."],),
-              twist=(["Then they went over a hill, and there was a big surprise: the sea!", "{H} had never seen it before."],),
-              good=(["Soon {H} {was} riding all around {place}.", "{He} laughed and waved."],),
-              lessons=("if you keep trying, you will learn",
-                       "it is good to be brave"),
-              bad_lesson="it is important to be careful",
-              goal="went for a ride {on} {aI}")
-
-def plot_weather(w):
-    "The weather (or the sky) gets in the way of a plan."
-    big = w.item.base in {"sun", "moon", "star", "sky", "rainbow", "cloud", "sunshine"}
-    w.to("setup")
-    if big:
-        w.tell([["{H} loved to look at {theI1}.", "{He} wanted to touch it."]], [['"I want to touch {theI1}," said {Hs}.', '{M} laughed. "It is very far away."']])
-    else:
-        w.say(["{H} wanted to play outside.", "But when {he} looked out the window, {he} saw {theI1}."],
-              ["{H} and {F} had planned to play outside all day.", "But then came {theI1}."])
-    w.color("setup")
-    w.to("problem")
-    if big: w.say(["{He} climbed a hill, but {theI} was still far away."], ["{He} jumped as high as {he} could, but {he} could not reach it."])
-    else: w.tell([["{H} had to stay inside, and {he} felt sad."]], [['"Now we can\'t play," said {Hs} sadly.']])
-    w.trouble()
-    w.help_arrives(narr=["{F} had an idea." + (" They could make a picture of it instead." if big else " They could build a fort inside!")],
-                   talk=['"I have an idea!" said {F}.' + (' "Let\'s draw it!"' if big else ' "Let\'s build a fort inside!"')])
-    w.conflict_here()
-    w.outcome(bad=(["But it did not work, and {H} {was} still sad.", "The day was long and gray, and nothing was fun."],),
-              twist=(["Then something wonderful happened.", "A beautiful rainbow came out, right over {H}'s house!"],),
-              good=(["They had so much fun that they forgot all about it."],
-                    ["Soon {H} {was} smiling again.", "It was a good day after all."]),
-              lessons=("you can have fun anywhere",
-                       "it is good to be patient"),
-              bad_lesson="not every day goes the way we want",
-              goal="wanted to touch {theI}" if big else "could not play outside because of {theI}")
-
-# %% ../../nbs/03_synth/05_engine.ipynb #ca3ffb07
-def plot_find(w):
-    "Finding something in nature and what comes of it."
-    small = not w.item.mass and w.item.base not in BIG_NATURE
-    w.to("setup")
-    w.say(["One day, {H} {was} walking {at_place} when {he} found {I1}."], ["One day, {H} found {I1} {at_place}."])
-    if small:
-        w.say(["{He} wanted to show it to {M}."], ["{He} had never seen anything like it."])
-        w.color("setup")
-        w.to("problem")
-        w.say(["But on the way home, a big dog came and tried to take it."], ["But then {H} could not remember the way home."],
-              ["But it was hard to carry, and {H} got tired."])
-    else:
-        w.say(["{He} wanted to stay and play there all day."], ["{He} called {F} to come and see."])
-        w.color("setup")
-        w.to("problem")
-        w.say(["But then it began to get dark, and {M} called {him} home for dinner."], ["But soon it was time to go home, and {H} did not want to leave."])
-    w.trouble()
-    if small: w.help_arrives(narr=["{F} helped {him}, and together they went home."], talk=['"I will help you," said {F}. "Let\'s go together."'])
-    else: w.help_arrives(narr=["{F} said they could come back the next day."], talk=['"Don\'t be sad," said {F}. "We can come back tomorrow!"'])
-    w.conflict_here()
-    if w.ending == "bad":
-        w.bad_twist()
-        if small: w.say(["But when {H} got home, {theI} was gone.", "{He} had dropped it on the way, and {he} never found it again."])
-        else: w.say(["But that night, a big storm came.", "The next day, everything was different, and {H} never found it again."])
-    elif "Twist" in w.feats:
-        w.twist(["Then {H} looked closer, and a tiny bug crawled out!", "It had been living there all along."])
-    else:
-        if small: w.say(["{M} loved it.", "They put it by the window where everyone could see it."])
-        else: w.say(["The next morning, they ran back, and they played there until lunch."])
-    w.lessons("little things can bring big joy", "it is good to share what you find", bad="it is important to be careful with special things")
-    w.summary_goal = "found {aI}"
-
-def plot_event(w):
-    "Looking forward to an event, a problem, and how it turns out."
-    race = w.item.base in {"race", "contest"}
-    w.to("setup")
-    w.tell([["{H} {was} very excited.", "Today was the day of {theI1}!"], ["{H} could not wait for {theI1}."]],
-           [['"Is it time for {theI1}?" asked {Hs}.', '"Yes, it is!" said {M}.']])
-    w.color("setup")
-    w.to("problem")
-    if race: w.say(["{H} wanted to win.", "But halfway, {he} tripped and fell down."])
-    else: w.say(["But then dark clouds came, and it started to rain."], ["But then {H} could not find {his} shoes, and {he} {was} going to be late."])
-    w.trouble()
-    w.help_arrives(narr=["{F} stopped to help {him} up." if race else "{F} helped {him}, and they hurried."],
-                   talk=['"Come on, we can do it together!" said {F}.'])
-    w.conflict_here()
-    w.outcome(bad=(["But it was no use." + (" {H} came last, and {he} cried." if race else " By the time they got there, it was all over.")],),
-              twist=(["Then something unexpected happened." + (" {H} and {F} crossed the line together, and they both got a prize!" if race else " It was not just any day: everyone had a surprise for {H}!")],),
-              good=(["In the end, it was the best day ever." if not race else "They finished together, and everyone cheered for them."],),
-              lessons=("having fun together is more important than winning" if race else "it is good to make the best of things",
-                       "friends make everything better"),
-              bad_lesson="sometimes things do not go the way we want",
-              goal="{was} excited about {theI}")
-
-# %% ../../nbs/03_synth/05_engine.ipynb #0af382d0
-_HE_NOUNS = {"man", "boy", "king", "prince", "dad", "daddy", "grandpa", "uncle", "brother", "wizard", "knight", "mailman"}
-_SHE_NOUNS = {"woman", "girl", "queen", "princess", "mom", "mommy", "grandma", "aunt", "sister", "lady", "witch", "fairy"}
-
-def _item_pronouns(w: Word):
-    if w.category == "person" or w.base in _HE_NOUNS | _SHE_NOUNS:
-        if w.base in _HE_NOUNS: return "he", "him", "his"
-        if w.base in _SHE_NOUNS: return "she", "her", "her"
+def _item_pronouns(w: Word, sets) -> tuple:
+    he, she = sets.get("he_nouns", frozenset()), sets.get("she_nouns", frozenset())
+    if w.category == "person" or w.base in he | she:
+        if w.base in he: return "he", "him", "his"
+        if w.base in she: return "she", "her", "her"
         return "they", "them", "their"
     return "it", "it", "its"
 
-# the plot for each noun category: (plot, weight, does the noun fit as the plot's object?)
-def _plots_for(w) -> list:
-    n, cat = w.noun, w.cat
-    portable = cat in ("toy", "thing", "clothing", "music") or (cat == "nature" and not n.mass)
-    if cat in ("toy", "thing"): return [(plot_lost, 3), (plot_want, 2), (plot_share, 2), (plot_gift, 1)] + ([(plot_make, 3)] if n.base in CRAFTS else [])
-    if cat == "clothing": return [(plot_lost, 3), (plot_gift, 2), (plot_want, 1)]
-    if cat == "music": return [(plot_perform, 3), (plot_lost, 1)] if n.base not in SINGABLE else [(plot_perform, 1)]
-    if cat == "home": return [(plot_fix, 1)]
-    if cat == "food":
-        opts = [(plot_share, 2), (plot_gift, 1)]
-        if n.base in BAKES: opts.append((plot_make, 4))
-        if n.base in TREE_FOOD: opts.append((plot_want, 3))
-        return opts
-    if cat == "animal": return [(plot_help, 1)]
-    if cat == "person": return [(plot_visit, 1)] if n.base in RELATIONS else [(plot_help, 1)]
-    if cat == "place": return [(plot_visit, 1)]
-    if cat == "vehicle": return [(plot_ride, 3), (plot_fix, 1)]
-    if cat == "body": return [(plot_help, 1)] if n.base in ANIMAL_PARTS else [(plot_hurt, 1)]
-    if cat == "sky": return [(plot_weather, 1)]
-    if cat == "event": return [(plot_event, 1)]
-    if cat == "nature": return [(plot_find, 3), (plot_want, 1)] if portable and n.base not in BIG_NATURE else [(plot_find, 1)]
-    return []    # time words and unknown categories: a plot around a stock object, the noun goes elsewhere
+@patch
+def _plot_options(self: _Writer) -> list:
+    "(plot, weight, is the noun its object) for every plot whose `nouns` take the prompt's noun."
+    n, out = self.noun, []
+    for p in self.d.plots.values():
+        for r in p.nouns:
+            if self.cat in r["cat"] and ("in" not in r or n.base in self.sets(r["in"])) and ("not_in" not in r or n.base not in self.sets(r["not_in"])) \
+                    and not (r.get("countable") and n.mass):
+                out.append((p, r.get("weight", 1), r["object"] != "stock")); break
+    return out
 
-_STOCK_FOR = {plot_lost: ("toy", "clothing"), plot_want: ("toy",), plot_share: ("toy", "food"), plot_gift: ("toy",),
-              plot_make: ("food",), plot_fix: ("home",), plot_help: ("animal",), plot_visit: ("place",),
-              plot_hurt: ("body",), plot_perform: ("music",), plot_ride: ("vehicle",), plot_weather: ("sky",),
-              plot_find: ("nature",), plot_event: ("event",)}
-_GENERIC_PLOTS = [plot_lost, plot_want, plot_share, plot_gift, plot_find, plot_help]
+@patch
+def _set_vars(self: _Writer, p: Plot):
+    for k, alts in p.vars.items():
+        a = self.choose(alts)
+        if a is None: raise TinyStoriesError(f"plot {p.ref}: no value of var '{k}' fits this story", hint="give the var an alternative without a condition")
+        for slot, t in (a.items() if isinstance(a, dict) else [(k, a)]): self.c[slot] = self.expand(t).format_map(self.c)
 
-# %% ../../nbs/03_synth/05_engine.ipynb #38c60c4f
+# %% ../../nbs/03_synth/05_engine.ipynb #935dc713
 @patch
 def plan_(self: _Writer):
     "Choose the plot, its object, the ending, the foreshadowing and where the verb goes."
     self._comp_stock = {}
     self.ending = "bad" if "BadEnding" in self.feats else "happy"
-    opts = _plots_for(self)
+    opts = self._plot_options()
     if opts:
-        plot = self.rng.choices([p for p, _ in opts], [k for _, k in opts])[0]; fits = not self.hero_is_noun
+        i = self.rng.choices(range(len(opts)), [k for _, k, _ in opts])[0]
+        plot, fits = opts[i][0], opts[i][2] and not self.hero_is_noun
     else:
-        plot = self.pick(_GENERIC_PLOTS); fits = False
+        plot, fits = self.pick([p for p in self.d.plots.values() if p.record.get("generic")] or list(self.d.plots.values())), False
     self.plot = plot
-    self.set_item(fits, *_STOCK_FOR[plot])
-    he, him, his = _item_pronouns(self.item)
+    self.set_item(fits, *plot.record["stock"])
+    he, him, his = _item_pronouns(self.item, self.d.sets)
     self.c.update(it_=he, It_=_cap(he), it_obj=him, its_=his, it_was="were" if he == "they" else "was", pet=self.friend.kind if self.friend.animal else "dog")
-    self.foreshadow = self.pick(["rain", "warning", "whistle", "crack"]) if "Foreshadowing" in self.feats else None
+    self._set_vars(plot)
+    self.foreshadow = self.pick(sorted(self.d.foreshadow)) if "Foreshadowing" in self.feats and self.d.foreshadow else None
     if self.frame.subjects:
         self.verb_kind, self._subj = "subj", self.subject()
         sections = ["intro", "problem", "end"]
-    elif self.verb.base in MISHAP_VERBS: self.verb_kind, sections = "mishap", ["problem"]
-    elif self.verb.base in PLAIN_VERBS: self.verb_kind, sections = "plain", ["problem", "end"]
+    elif self.verb.base in self.sets("mishap_verbs"): self.verb_kind, sections = "mishap", ["problem"]
+    elif self.verb.base in self.sets("plain_verbs"): self.verb_kind, sections = "plain", ["problem", "end"]
     else: self.verb_kind, sections = "act", ["intro", "intro", "problem", "end"]
     self.verb_slots = {self.pick(sections)}
     if self.chance(0.3): self.verb_slots.add(self.pick(sections))
 
-# %% ../../nbs/03_synth/05_engine.ipynb #22755123
+# %% ../../nbs/03_synth/05_engine.ipynb #ac18b277
 @patch
 def verb_here(self: _Writer, section):
     "Use the prompt's verb here if this is where the plan put it."
@@ -829,30 +732,16 @@ def verb_here(self: _Writer, section):
     if kind == "subj":
         how, x = self._subj
         s = x if how == "char" else Character(self.subject_np(), "thing", "it", "it", "its")
-        c["Subj"] = s.name
-        c["Sved"] = self.vp("past", subj=s)
-        c["Sving"] = self.vp("ing", subj=s)
-        c["Svs"] = self.vp("third", subj=s)
-        self.say("Just then, {Subj} {Sved}.", "Nearby, {Subj} {Sved}.", "{Subj} {Sved}.", "All of a sudden, {Subj} {Sved}.",
-                 '"Listen!" said {Hs}. "{Subj} {Svs}!"', "{Subj} was {Sving}.")
-    elif kind == "mishap":
-        self.say("Oh no! {H} {Ved}.", "Suddenly, {H} {Ved}.", "Then {H} {Ved}.", '"Please do not {V}," said {M}.',
-                 "{H} could not stop {Ving}.", '"{H} always {Vhero}," said {M} with a sigh.')
-    elif kind == "plain":
-        opts = ["Then {H} {Ved}.", "After a while, {H} {Ved}.", "So {H} {Ved}.", '"{H} always {Vhero}," said {M}.']
-        if section == "end": opts = ["In the end, {H} {Ved}.", "After that, {H} {Ved}.", "Later, {H} {Ved}."]
-        self.say(*opts)
+        c.update(Subj=s.name, Sved=self.vp("past", subj=s), Sving=self.vp("ing", subj=s), Svs=self.vp("third", subj=s))
+        self.rule("verb.subj")
+    elif kind == "mishap": self.rule("verb.mishap")
+    elif kind == "plain": self.rule("verb.plain_end" if section == "end" else "verb.plain")
+    elif section in ("intro", "problem"): self.rule(f"verb.act_{section}")
     else:
-        if section == "intro":
-            opts = ["{H} loved to {V}.", "More than anything, {H} loved to {V}.", "Every day, {H} liked to {V}.",
-                    "{His} favorite thing to do was to {V}.", '"{H} always {Vhero} when {he} {is_} happy," said {M}.']
-        elif section == "problem": opts = ["Then {H} {Ved}.", "{H} tried to {V}, but it was not easy.", "So {H} {Ved} for a while."]
-        else:
-            opts = ["After that, {H} {Ved} every day.", "That evening, {H} {Ved} with a big smile.", "Later, {H} {was} busy {Ving}."]
-            if not self.comp_has_friend:
-                c["Vjoint"] = self.vp("past", subj=Character("they", "friends", *_pron("p"), plural=True))
-                opts += ["Then {H} and {F} {Vjoint} together.", "After that, they {Vjoint} together."]
-        self.say(*opts)
+        if not self.comp_has_friend and self.chance(0.4):
+            c["Vjoint"] = self.vp("past", subj=Character("they", "friends", *_pron("p"), plural=True))
+            self.rule("verb.act_joint")
+        else: self.rule("verb.act_end")
 
 @patch
 def subject_np(self: _Writer):
@@ -861,38 +750,19 @@ def subject_np(self: _Writer):
     if how == "char": return x.name
     return "the " + x
 
-# %% ../../nbs/03_synth/05_engine.ipynb #43282faa
-_COLOR = {
-    "intro": ["{He} liked to play outside and look at the flowers.", "{He} had a big smile and a kind heart.",
-              "{H} lived with {his} {mkind} in a little house with a red door.", "Every day, {he} played outside from morning until night.",
-              "{H} liked to learn new things and to make new friends.", "The sun was warm, and the birds were singing."],
-    "setup": ["{His} eyes grew big.", "{He} stopped and looked again.", "{He} could not believe {his} eyes."],
-    "excited": ["{He} clapped {his} hands with joy.", "{He} smiled from ear to ear.", "{His} eyes grew big."],
-    "problem": ["{H} sat down with a big sigh.", "{He} did not know what to do.", "It was much harder than {he} had thought.",
-                "{H} felt like crying."],
-    "turn": ["It took a long time, but they did not give up.", "They tried once, then twice, then one more time.",
-             "They worked hard, and they helped each other."],
-    "happy": ["{H} hugged {F} and said thank you.", "It was the best day ever.", "{H} felt warm and happy inside.",
-              "Everyone laughed and cheered."],
-    "bad": ["Nobody could make {him} smile that day.", "{He} wished {he} could go back and do it all again.",
-            "Sometimes, things just go wrong."],
-}
-_COLOR_P = {"intro": 0.7, "setup": 0.6, "excited": 0.6, "problem": 0.8, "turn": 0.7, "happy": 0.8, "bad": 0.8}
-
+# %% ../../nbs/03_synth/05_engine.ipynb #e4ceb086
 @patch
 def color(self: _Writer, what):
     "A sentence of colour that any story can take: scenery, feelings, effort."
     if what == "turn" and self.ending == "bad": return
-    if what == "setup" and self.plot in (plot_want, plot_gift, plot_make, plot_visit, plot_event, plot_perform, plot_ride, plot_find): what = "excited"
-    if self.chance(_COLOR_P[what]):
-        self.say(*_COLOR[what])
+    if self.chance(self.d.colour_chance.get(what, 0.6)):
+        self.rule(f"colour.{what}")
         self.colored.append((self.cur, self.sections[self.cur][-1]))
 
-# %% ../../nbs/03_synth/05_engine.ipynb #fc77d1ec
 @patch
 def trim(self: _Writer, max_words: int):
     "Drop sentences of colour, last first, while the story is longer than `max_words`."
-    while self.colored and sum(len(s.split()) for sec in self.sections.values() for s in sec) > max_words:
+    while self.colored and sum(len(words(s)) for sec in self.sections.values() for s in sec) > max_words:
         sec, s = self.colored.pop()
         if s in self.sections[sec]: self.sections[sec].remove(s)
 
@@ -900,15 +770,13 @@ def trim(self: _Writer, max_words: int):
 def pad(self: _Writer, min_words: int):
     "Add sentences of colour until the story has `min_words` words (a short plan makes a short story)."
     for _ in range(8):
-        n = sum(len(s.split()) for sec in self.sections.values() for s in sec)
+        n = sum(len(words(s)) for sec in self.sections.values() for s in sec)
         if n >= min_words: return
         what = self.pick(["intro", "problem", "turn" if self.ending == "happy" else "problem", self.ending])
-        fresh = [x for x in _COLOR[what] if x not in self.said]
-        if not fresh: continue
         self.to({"happy": "end", "bad": "end"}.get(what, what))
-        sec = self.sections[self.cur]
-        s = self.pick(fresh); self.said.add(s)
-        sec.insert(max(len(sec) - 1, 1) if what in ("happy", "bad") and sec else len(sec), s.format_map(self.c))
+        sec, before = self.sections[self.cur], len(self.sections[self.cur])
+        self.rule(f"colour.{what}")
+        if len(sec) > before and what in ("happy", "bad") and before: sec.insert(max(before - 1, 1), sec.pop())
 
 # %% ../../nbs/03_synth/05_engine.ipynb #bd8535d4
 @patch
@@ -923,12 +791,8 @@ def introduce(self: _Writer):
     pending = getattr(self, "_place_adj_pending", None)
     if pending == "again": self.say("{place} was very {A}.", "{place} was always {A}.")
     elif pending == "new": self.say("{H} often played {at_place_np}.", "Near {his} home, there was {place_np}.")
-    if self.friend.animal and self.hero.animal: self.say("{His} best friend was {friend_np}.", "{H} played every day with {his} friend, {friend_np}.")
-    elif self.friend.animal:
-        self.say("{His} best friend was {friend_np}.", "{H} had a pet, {friend_np}.", "{H} lived with {his} {mkind} and {friend_np}.")
-    else:
-        self.say("{His} best friend was {F}.", "{H} liked to play with {his} friend {F}.", "{H} and {F} were good friends.")
-    self.color("intro")
+    self.rule("friend.both_animals" if self.friend.animal and self.hero.animal else "friend.pet" if self.friend.animal else "friend.child")
+    self.color("intro"); self.color("scene")
     if self.adj_target == "day" and not getattr(self, "_day_done", False):
         self._day_done = True; self.say("It was a {A} day.", "The day was {A}.", "That day was a {A} one.")
     self.verb_here("intro")
@@ -936,75 +800,48 @@ def introduce(self: _Writer):
     if self.adj_target == "food": self.say("That morning, {H} ate " + self.np(self.stock("food"), "a", self.adj.base) + " for breakfast.",
                                            "{M} gave {him} " + self.np(self.stock("food"), "a", self.adj.base) + ".")
 
-# %% ../../nbs/03_synth/05_engine.ipynb #fdf27ec1
-_PRED_SENTENCES = {
-    "afraid": "At first, {H} {was} a little {A}.", "asleep": "When {M} came to look, {H} {was} fast {A}.",
-    "awake": "That night, {H} {was} still {A}, thinking about everything.", "alone": "{H} did not like to be {A}.",
-    "alive": "{H} felt happy and {A}.", "sorry": "{H} {was} very {A}.", "ready": '"{Iam} {A}!" said {Hs}.',
-    "sure": "{H} {was} not {A} what to do.", "fine": '"{Iam} {A}," said {Hs}.', "well": "{H} did not feel {A}.",
-    "fair": '"That is not {A}!" said {Hs}.', "unfair": '"That is {A}!" said {Hs}.', "wrong": "{H} knew that something was {A}.",
-    "right": '"You are {A}," {Hs} said to {F}.', "ashamed": "{H} felt {A}.", "unwell": "{H} felt {A}."}
-
+# %% ../../nbs/03_synth/05_engine.ipynb #6753999e
 @patch
 def feeling(self: _Writer):
     if self.adj_target == "pred" and not getattr(self, "_pred_done", False):
         self._pred_done = True
-        self.say(_PRED_SENTENCES.get(self.adj.base, "{H} {was} {A}."))
+        self.say(self.d.pred.get(self.adj.base, "{H} {was} {A}."))
 
-# %% ../../nbs/03_synth/05_engine.ipynb #0c13f71e
 @patch
-def help_arrives(self: _Writer, narr, talk):
-    "The helper arrives: by the foreshadowed whistle, or plainly."
+def help_arrives(self: _Writer, beat):
+    "The helper arrives: by the foreshadowed whistle, or as the plot's `help` beat says."
     if self.foreshadow == "whistle":
         self.whistled = True
-        self.say(["Then {H} remembered the little whistle.", "{He} blew it as hard as {he} could, and {F} came running."])
+        self.rule("whistle_help")
         if self.ending == "bad": return
-    else: self.tell([narr], [talk])
+    else: self.beat(beat)
     self.color("turn")
 
 @patch
 def conflict_here(self: _Writer):
     if "Conflict" not in self.feats or getattr(self, "conflicted", False): return
     self.conflicted = True
-    if self.hero.plural:
-        a, b = self.pair
-        self.c.update(P1=a.name, P2=b.name)
-        self.tell([["But {P1} and {P2} could not agree on what to do.", "They argued and argued, and soon they were both angry."]],
-                  [['"We should do it my way!" said {P1}.', '"No, my way is better!" said {P2}.', "They were both angry."]])
-    else:
-        self.tell([["But {F} did not agree with {H}.", "{fHe} wanted to do it {fhis} way, and {H} wanted to do it {his} way.", "They argued and argued."],
-                   ["Then {H} and {F} began to fight about what to do.", "Nobody wanted to listen."]],
-                  [['"We should do it my way!" said {Hs}.', '"No, my way is better!" said {F}.', "They were both angry."],
-                   ['"You never listen to me!" shouted {F}.', '"And you are too bossy!" said {Hs}.']])
-    if self.ending == "happy":
-        self.say(["At last, they stopped and said sorry to each other.", "They decided to work together."],
-                 ["Then they saw that fighting did not help.", "So they shook hands and tried again, together."])
+    talk = self.talky and self.chance(0.75)
+    self.c.update(P1=self.pair[0].name, P2=self.pair[1].name) if self.hero.plural else self.c.update(P1=self.hero.name, P2=self.friend.name)
+    self.rule(("conflict.pair_" if self.hero.plural else "conflict.") + ("talk" if talk else "narr"))
+    if self.ending == "happy": self.rule("conflict.makeup")
 
-# %% ../../nbs/03_synth/05_engine.ipynb #7a9cc826
-_TWIST_CUES = ["But then, something unexpected happened.", "And then came a big surprise.", "Then something happened that nobody expected."]
+# %% ../../nbs/03_synth/05_engine.ipynb #fdf27ec1
+_SURPRISE = re.compile(r"surpris|unexpected|all along|nobody expected", re.I)
 
 @patch
-def twist(self: _Writer, *alts):
+def twist(self: _Writer, alts):
     "The unexpected turn, announced unless the turn announces itself."
     self.twisted = True
-    a = self.pick(alts)
+    a = self.choose(alts)
     a = [a] if isinstance(a, str) else list(a)
-    if not re.search(r"surpris|unexpected", " ".join(a), re.I): a = [self.pick(_TWIST_CUES)] + a
+    if not _SURPRISE.search(" ".join(a)): a = [self.expand("{~twist_cue}")] + a
     self.say(a)
-
-_BAD_TWISTS = ["a strong wind came out of nowhere", "a big black crow flew down with a loud cry", "the ground began to shake",
-               "all the lights in town went out at once"]
 
 @patch
 def bad_twist(self: _Writer):
     "With both Twist and BadEnding, the turn for the worse comes as a surprise."
-    if "Twist" in self.feats:
-        self.twisted = True
-        self.say(self.pick(["But then, something unexpected happened: ", "Then came a surprise that nobody wanted: "]) + self.pick(_BAD_TWISTS) + ".")
-
-@patch
-def lessons(self: _Writer, *good, bad=None):
-    self.lesson = bad if self.ending == "bad" and bad else self.pick(good)
+    if "Twist" in self.feats: self.twisted = True; self.rule("bad_twist")
 
 @patch
 def trouble(self: _Writer):
@@ -1012,56 +849,33 @@ def trouble(self: _Writer):
     self.verb_here("problem"); self.feeling(); self.color("problem"); self.to("turn")
 
 @patch
-def outcome(self: _Writer, bad, twist, good, lessons, goal: str, good_talk=None, bad_lesson: str | None = None):
-    "How a plot ends: the bad ending (`bad`), a twist, or the good one (`say`'s alternatives, or `tell`'s narration and `good_talk`); then its lessons and the summary's goal."
-    if self.ending == "bad": self.bad_twist(); self.say(*bad)
-    elif "Twist" in self.feats: self.twist(*twist)
-    elif good_talk is None: self.say(*good)
-    else: self.tell(good, good_talk)
-    self.lessons(*lessons, bad=bad_lesson)
-    self.summary_goal = goal
+def outcome(self: _Writer, b: dict):
+    "How a plot ends: the bad ending, a twist, or the good one; then its lesson and the summary's goal."
+    if self.ending == "bad": self.bad_twist(); self.beat(b["bad"])
+    elif "Twist" in self.feats: self.twist(b["twist"])
+    else: self.beat(b["good"])
+    lesson = self.choose(b["bad_lesson"]) if self.ending == "bad" else None
+    self.lesson = self.expand(lesson or self.choose(b["lessons"]) or "it is good to be kind").format_map(self.c)
+    self.summary_goal = self.choose(b["goal"]) or "had a busy day"
 
-# %% ../../nbs/03_synth/05_engine.ipynb #2b661b5a
-# foreshadowing: a hint early on that pays off later
-_FORESHADOW = {
-    "rain": {"setup": [["Far away, some dark clouds were slowly coming closer, but {H} did not see them."],
-                       ['Before {H} went out, {M} said, "Take your umbrella. It might rain later."']],
-             "happy": ["Just then, the dark clouds came, and it began to rain.", "Good thing {H} had {his} umbrella! {He} stayed nice and dry."],
-             "bad": ["Just then, the dark clouds came, and it began to rain hard.", "{H} had no umbrella, and {he} got wet and cold."]},
-    "warning": {"setup": [['"Be careful near the pond," {M} said. "The grass there is very slippery."']],
-                "happy": ["On the way home, they passed the pond.", "{H} remembered what {M} had said and walked slowly, so nobody slipped."],
-                "bad": ["On the way home, {H} forgot what {M} had said and ran too close to the pond.", "{He} slipped and fell in with a big splash!"]},
-    "whistle": {"setup": [["{M} gave {H} a little silver whistle.", '"If you ever need help, blow it," {mhe} said.']]},
-    "crack": {"setup": [["{H} saw a small crack in the old bridge, but {he} did not think about it."]],
-              "happy": ["On the way home, they came to the old bridge with the crack.", "This time, {H} walked around it, just to be safe."],
-              "bad": ["On the way home, {H} ran over the old bridge.", "Crack! The bridge broke right where {he} had seen the crack, and {H} fell into the cold water."]},
-}
+# %% ../../nbs/03_synth/05_engine.ipynb #3598887e
+_SPEECH = re.compile(r'"[^"]+" (said|asked|cried|called|shouted)|(said|asked)[^"\n]*, "')
 
 @patch
 def ending_(self: _Writer):
     "The last paragraph: the foreshadowing's payoff, how it all ends, and the moral."
     self.to("end")
-    if self.foreshadow in ("rain", "warning", "crack"):
-        self.say(_FORESHADOW[self.foreshadow][self.ending])
-    elif self.foreshadow == "whistle" and not getattr(self, "whistled", False):
-        self.say(["On the way home, {H} got lost in the tall grass.", "Then {he} remembered the little whistle and blew it hard.",
-                  "{M} heard it and came to find {him}." if self.ending == "happy" else "But the wind was too loud, and nobody heard it for a long, long time."])
-    if self.ending == "bad":
-        self.say(["{H} went home feeling very sad."], ["It was a sad day for {H}."], ["{H} cried all the way home."],
-                 ["That night, {H} could not sleep. {He} felt sad and sorry."])
-    else:
-        self.say(["{H} and {F} played together until the sun went down."], ["{H} smiled. It had been a wonderful day."],
-                 ["From that day on, {H} and {F} were the best of friends."], ["That night, {H} went to bed with a big smile."])
-    self.color(self.ending)
-    if "Dialogue" in self.feats and not re.search(r'"[^"]+" (said|asked|cried|called|shouted)|(said|asked)[^"\n]*, "', " ".join(s for sec in self.sections.values() for s in sec)):
-        if self.ending == "bad": self.say(['"I am so sad," said {Hs}.', '"I know," said {F} softly. "I am sad too."'])
-        else: self.say(['"Thank you, {F}," said {Hs}.', '"You are welcome," said {F}. "That is what friends are for."'],
-                       ['"This was the best day ever!" said {Hs}.', '"Yes, it was!" said {F} with a smile.'])
+    f = self.d.foreshadow.get(self.foreshadow) if self.foreshadow else None
+    if f and f.get(self.ending): self.say(*f[self.ending])
+    elif self.foreshadow == "whistle" and not getattr(self, "whistled", False): self.rule(f"whistle_end_{self.ending}")
     self.verb_here("end")
+    if "Dialogue" in self.feats and not _SPEECH.search(" ".join(s for sec in self.sections.values() for s in sec)):
+        self.rule(f"end.talk_{self.ending}")
+    self.rule(f"end.{self.ending}")
+    self.color(self.ending)
     if "MoralValue" in self.feats:
         self.c["lesson"] = self.lesson
-        self.say("The moral of the story is that {lesson}.", "{H} learned that {lesson}.",
-                 "That day, {H} learned an important lesson: {lesson}.", "From then on, {H} always remembered that {lesson}.")
+        self.rule("moral")
     if self.adj_target == "pred" and not getattr(self, "_pred_done", False): self.feeling()
 
 # %% ../../nbs/03_synth/05_engine.ipynb #d0cb0602
@@ -1093,7 +907,7 @@ def _guarantee(self: _Writer):
         elif t == "day": self.say("It was a {A} day.")
         else: self.say("Everything around them was {A}.")
 
-# %% ../../nbs/03_synth/05_engine.ipynb #0263beff
+# %% ../../nbs/03_synth/05_engine.ipynb #c2293994
 @patch
 def _assemble(self: _Writer) -> str:
     secs = [self.sections[k] for k in ("intro", "setup", "problem", "turn", "end")]
@@ -1103,9 +917,9 @@ def _assemble(self: _Writer) -> str:
     else: paras = [secs[0] + secs[1], secs[2] + secs[3], secs[4]] if self.chance(0.5) else [secs[0], secs[1] + secs[2], secs[3] + secs[4]]
     text = "\n".join(" ".join(p) for p in paras if p)
     k = 0
-    def once(m):     # "One day" opens a story once; later ones move the time on instead
+    def once(m):
         nonlocal k; k += 1
-        return m.group(0) if k == 1 else self.pick(["Later that day,", "The next day,", "Then,"])
+        return m.group(0) if k == 1 else self.expand("{~later}")
     return _tidy(re.sub(r"\bOne (?:day|morning|sunny day|afternoon),", once, text))
 
 # %% ../../nbs/03_synth/05_engine.ipynb #350e1988
@@ -1116,13 +930,13 @@ def write(self: _Writer) -> str:
     self.introduce()
     if self.foreshadow:
         self.to("intro" if self.chance(0.5) else "setup")
-        self.say(*_FORESHADOW[self.foreshadow]["setup"])
-    self.plot(self)
+        self.say(*self.d.foreshadow[self.foreshadow]["setup"])
+    self.run_plot(self.plot)
     self.ending_()
     self.fallbacks = []
     self._guarantee()
     self.pad(self.t.min_words)
-    self.trim(self.t.max_words)
+    self.trim(self.t.max_words - 5)     # "One day" said twice becomes "A little later": a few words' room
     return self._assemble()
 
 # %% ../../nbs/03_synth/05_engine.ipynb #998a3532
@@ -1131,22 +945,22 @@ def summary(self: _Writer) -> str:
     "One or two sentences from the plan: who, what they wanted, how it ended (worked out once per story)."
     if getattr(self, "_summary_text", None): return self._summary_text
     c = self.c
-    goal = _tidy(("{H} " + self.summary_goal + ".").format_map(c))
-    if self.ending == "bad": out = self.pick(["But it did not end well, and {H} {was} sad in the end.", "In the end, things went wrong, and {H} {was} very sad."])
-    elif getattr(self, "twisted", False): out = "With help from {F}, it all worked out, and there was a surprise at the end."
-    elif self.plot is plot_share: out = "In the end, they learned to share and were happy."
-    else: out = self.pick(["With help from {F}, everything turned out well.", "{F} helped, and in the end {H} {was} happy."])
+    goal = _tidy(("{H} " + self.expand(self.summary_goal) + ".").format_map(c))
+    kind = "bad" if self.ending == "bad" else "twist" if getattr(self, "twisted", False) else self.plot.name if f"summary.{self.plot.name}" in self.d.rules else "good"
+    out = self.expand(self.choose(self.d.rules[f"summary.{kind}"]) or "")
     if "MoralValue" in self.feats and self.chance(0.5): out = "{H} learned that " + self.lesson + "."
     self._summary_text = goal + " " + _tidy(out.format_map(c))
     return self._summary_text
 
-# %% ../../nbs/03_synth/05_engine.ipynb #e77202fa
+# %% ../../nbs/03_synth/05_engine.ipynb #0bdda0a3
 class OfflineTeacher:
-    "The embedded teacher: a procedural story grammar (characters, settings, goals, obstacles, endings), NOT a language model."
+    "The embedded teacher: a story grammar read from data files (plots, phrases, a lexicon), NOT a language model."
     source = "offline"
     features = FEATURE_BEATS
-    def __init__(self, seed: int = 0, vocab: Vocab | None = None, min_words: int = 110, max_words: int = 250):
+    def __init__(self, seed: int = 0, vocab: Vocab | None = None, min_words: int = 110, max_words: int = 250,
+                 plots=None, phrases=None, lexicon=None):
         self.seed, self.vocab, self.min_words, self.max_words = seed, vocab or load_vocab(), min_words, max_words
+        self.data = load_story_data(plots, phrases, lexicon)
         self._cache: dict = {}
 
     def _writer(self, spec: PromptSpec) -> _Writer:
@@ -1158,10 +972,10 @@ class OfflineTeacher:
         return self._cache[key]
 
     def write(self, spec: PromptSpec) -> str:
-        "The story for `spec` (deterministic given the teacher's seed and the spec)."
+        "The story for `spec` (deterministic given the teacher's seed, its data and the spec)."
         return self._writer(spec).text
 
-    def __repr__(self): return f"OfflineTeacher(seed={self.seed}, vocab={self.vocab!r}) — a procedural story grammar, not an LLM"
+    def __repr__(self): return f"OfflineTeacher(seed={self.seed}, vocab={self.vocab!r}, {self.data!r}) — a story grammar, not an LLM"
 
 # %% ../../nbs/03_synth/05_engine.ipynb #fdbac633
 @dataclasses.dataclass
@@ -1182,7 +996,7 @@ class StoryPlan:
 def plan(self: OfflineTeacher, spec: PromptSpec) -> StoryPlan:
     "What the story for `spec` is made of."
     w = self._writer(spec)
-    return StoryPlan(w.hero, w.friend, w.parent, w.setting, w.plot.__name__.removeprefix("plot_"), w.item.base,
+    return StoryPlan(w.hero, w.friend, w.parent, w.setting, w.plot.name, w.item.base,
                      list(spec.features), w.ending, w.lesson, w.summary())
 
 @patch

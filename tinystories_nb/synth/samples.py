@@ -34,7 +34,7 @@ class Sample:
 
 # %% ../../nbs/03_synth/06_samples.ipynb #14d8e312
 _ENGINE_FILES = ("synth/engine.py", "synth/prompts.py", "synth/vocab.py")
-_ENGINE_DATA = ("vocab_en.tsv", "features.json", "templates.json")
+_ENGINE_DATA = ("vocab_en.tsv", "features.json", "templates.json", "engine/lexicon.json", "engine/phrases.json", "engine/plots.json")
 
 def engine_hash() -> str:
     "A short hash of the offline story engine's code and data files: its stories change only when this does."

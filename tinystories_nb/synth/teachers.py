@@ -47,7 +47,7 @@ _CUES = {
     "BadEnding": re.compile(r"\b(sad|sadly|cried|crying|broke|broken|lost|never|gone|hurt|ruined|died|dead|alone|angry|too late|"
                             r"could not|couldn't|no one|nobody|without|fell|spoiled|wet and cold|had to go home)\b", re.I),
     "Twist": re.compile(r"\b(suddenly|all of a sudden|surprise|surprised|surprising|unexpected|unexpectedly|turned out|all along|"
-                        r"instead|to (his|her|their|everyone's) (amazement|surprise)|but then)\b", re.I),
+                        r"instead|to (his|her|their|everyone's) (amazement|surprise)|but then|(nobody|no one) (had )?(expected|guessed)|never expected)\b", re.I),
     "Foreshadowing": re.compile(r"\b(warned|warning|be careful|might|did not see|didn't see|did not notice|didn't notice|"
                                 r"dark clouds|little crack|strange|later|wait and see|one day soon|remember|if you ever|in case)\b", re.I),
     "Conflict": re.compile(r"\b(argued|argue|arguing|fight|fought|fighting|quarrel|disagreed|refused|mine|both wanted|wanted it too|"
