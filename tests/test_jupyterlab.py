@@ -64,6 +64,7 @@ def lab(tmp_path_factory):
         except subprocess.TimeoutExpired: proc.kill()
 
 NOTEBOOK_STATE = """(name) => {
+  if (!window.jupyterapp || !window.jupyterapp.shell) return {current: false};   // the app object appears a moment after the page
   const panel = window.jupyterapp.shell.currentWidget;
   if (!panel || !panel.context || panel.context.path !== name) return {current: false};
   const m = panel.content.model, cells = [];
