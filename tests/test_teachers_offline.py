@@ -106,10 +106,17 @@ def test_users_plots_and_phrases_override_the_shipped_ones(tmp_path):
     specs = [s for s in sample_prompts(400, seed=4) if t.plan(s).plot == "lost" and not set(s.features) & {"BadEnding", "Twist"}]
     assert specs and all("found the " in t.write(s) and "in the teapot" in t.write(s) for s in specs)
     assert all("laughed all evening" in t.write(s) for s in specs if "BadEnding" not in s.features)
-    assert load_story_data() is base                        # the shipped data is untouched
-    only = OfflineTeacher(plots=plots, phrases=phrases).data
-    assert OfflineTeacher(seed=0).write(specs[0]) != t.write(specs[0])
-    assert load_story_data(plots=plots, phrases=phrases, include_default=False).plots.keys() == {"lost"} and only is not base
+    assert load_story_data() is base and base.plots["lost"].version == 1          # the shipped data is untouched
+    assert "in the teapot" not in OfflineTeacher(seed=0).write(specs[0])
+    assert load_story_data(plots=plots, phrases=phrases, include_default=False).plots.keys() == {"lost"}
+
+
+def test_a_users_file_is_read_again_after_an_edit(tmp_path):
+    "Only the shipped data is cached: a notebook user who edits a phrases file sees the edit."
+    p = _write(tmp_path/"phrases.json", {"format": "tinystories_nb.phrases/1", "rules": {"later": ["Soon after,"]}})
+    assert load_story_data(phrases=p).rules["later"][0][1] == "Soon after,"
+    _write(p, {"format": "tinystories_nb.phrases/1", "rules": {"later": ["Much later,"]}})
+    assert load_story_data(phrases=p).rules["later"][0][1] == "Much later,"
 
 
 @pytest.mark.parametrize("change, message", [

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses, random, re
 from pathlib import Path
 from fastcore.basics import patch
-from ..core import TinyStoriesError, package_data, read_json, sha256_json, versioned
+from ..core import TinyStoriesError, package_data, pick_version, read_json, sha256_json, versioned
 from .vocab import NOUN_CATEGORIES, Vocab, Word, inflect, load_vocab, parse_frame, with_article
 from .prompts import PromptSpec
 from ..data.text import words
@@ -165,11 +165,6 @@ class StoryData:
     foreshadow: dict    # device -> {"setup": [...], "happy": [...], "bad": [...]}
     colour_chance: dict
     plots: dict         # plot name -> Plot
-    files: list         # where it all came from
-    def sha(self) -> str:
-        return sha256_json([self.names, self.animals, self.settings, self.outdoor, {k: sorted(v) for k, v in self.sets.items()},
-                            {k: [list(a) for a in v] for k, v in self.rules.items()}, self.pred, self.foreshadow,
-                            self.colour_chance, sorted(p.sha for p in self.plots.values())])
     def __repr__(self):
         return (f"StoryData({len(self.plots)} plots, {len(self.rules)} phrase rules, {len(self.foreshadow)} foreshadowings, "
                 f"{sum(map(len, self.names.values()))} names, {len(self.settings)} settings, {len(self.sets)} word sets)")
@@ -222,28 +217,26 @@ def _merge_phrases(parts: list[tuple[str, dict]], sets: dict) -> dict:
     return out
 
 # %% ../../nbs/03_synth/05_engine.ipynb #7e5d4a2d
-_SHIPPED: dict = {}
+_SHIPPED: list = []        # the shipped data, read once; a user's files are read every time (they may have changed)
 
 def load_story_data(plots=None, phrases=None, lexicon=None, include_default: bool = True) -> StoryData:
     "The engine's data: the shipped files plus (or, for plots, only — with `include_default=False`) a user's."
-    key = (str(plots), str(phrases), str(lexicon), include_default)
-    if key in _SHIPPED: return _SHIPPED[key]
+    shipped_only = plots is None and phrases is None and lexicon is None
+    if shipped_only and _SHIPPED: return _SHIPPED[0]
     ship = lambda f: package_data(f"engine/{f}")
     lex_parts = [(str(ship("lexicon.json")), _read(ship("lexicon.json"), "lexicon"))] + ([(str(lexicon), _read(lexicon, "lexicon"))] if lexicon else [])
     lex = _merge_lexicon(lex_parts)
     sets = {k: frozenset(v) for k, v in lex["sets"].items()}
     ph_parts = [(str(ship("phrases.json")), _read(ship("phrases.json"), "phrases"))] + ([(str(phrases), _read(phrases, "phrases"))] if phrases else [])
     ph = _merge_phrases(ph_parts, sets)
-    recs = []
-    for path in ([ship("plots.json")] if include_default or plots is None else []) + ([plots] if plots else []):
+    recs, plot_files = [], ([ship("plots.json")] if include_default or plots is None else []) + ([plots] if plots else [])
+    for path in plot_files:
         d = _read(path, "plots")
         if not isinstance(d.get("plots"), list): raise TinyStoriesError(f"plots file {path}: expected \"plots\": [...]")
         recs += [_read_plot(r, f"plots file {path} plot {i}", sets) for i, r in enumerate(d["plots"], 1)]
     reg = versioned(recs, "plot")
-    newest = {}
-    for p in reg.values():
-        if p.name not in newest or p.version > newest[p.name].version: newest[p.name] = p
-    if not newest: raise TinyStoriesError("plots: no plot to write with")
+    if not reg: raise TinyStoriesError("plots: no plot to write with")
+    newest = {name: pick_version(reg, name, "plot") for name in sorted({p.name for p in reg.values()})}
     rules = ph["rules"]
     for name, alts in rules.items(): _check_slots(_templates(alts), f"phrases rule '{name}'", rules)
     for dev, f in ph["foreshadow"].items(): _check_slots([s for k in ("setup", "happy", "bad") for s in f.get(k, [])], f"phrases foreshadowing '{dev}'", rules)
@@ -251,13 +244,10 @@ def load_story_data(plots=None, phrases=None, lexicon=None, include_default: boo
     for p in newest.values():
         extra = _var_slots(p)
         for b, alts in p.beats.items(): _check_slots(_beat_templates(alts), f"plot {p.ref} '{b}'", rules, extra)
-        for k, alts in p.vars.items():
-            _check_slots([t for _, a in alts for t in ([a] if isinstance(a, str) else a.values())], f"plot {p.ref} var '{k}'", rules, extra)
+        for k, alts in p.vars.items(): _check_slots(_templates(alts), f"plot {p.ref} var '{k}'", rules, extra)
     data = StoryData(lex["names"], lex["animals"], lex["settings"], lex["outdoor"], sets, rules, ph["pred"], ph["foreshadow"],
-                     {"intro": 0.7, "setup": 0.6, "excited": 0.6, "problem": 0.8, "turn": 0.7, "happy": 0.8, "bad": 0.8, **ph["colour_chance"]},
-                     dict(sorted(newest.items())), [p for p, _ in lex_parts + ph_parts] + [str(ship("plots.json"))] * include_default + ([str(plots)] if plots else []))
-    if len(_SHIPPED) > 16: _SHIPPED.clear()
-    _SHIPPED[key] = data
+                     ph["colour_chance"], newest)
+    if shipped_only: _SHIPPED.append(data)
     return data
 
 # %% ../../nbs/03_synth/05_engine.ipynb #5badbd18
@@ -455,10 +445,18 @@ _FALLBACK_STOCK = {"toy": "ball", "thing": "box", "food": "apple", "animal": "do
                    "vehicle": "car", "event": "party", "time": "day"}
 
 @patch
+def _word_pool(self: _Writer, key, make) -> list:
+    "A word list worked out once per teacher (its vocabulary and data are fixed), not once per story."
+    pools = self.t.__dict__.setdefault("_word_pools", {})
+    if key not in pools: pools[key] = make()
+    return pools[key]
+
+@patch
 def _nouns_for(self: _Writer, *cats, exclude=()):
     "Vocabulary nouns of `cats` a story can use as a plain object (animals only the lexicon's own kinds)."
-    return [w for w in self.t.vocab.nouns_of(*cats) if w.base not in exclude and w.base not in self.sets("vague_stock")
-            and not (w.category == "animal" and w.base not in self.d.animals and w.base != "pet")]
+    pool = self._word_pool(("nouns", cats), lambda: [w for w in self.t.vocab.nouns_of(*cats) if w.base not in self.sets("vague_stock")
+                                                and not (w.category == "animal" and w.base not in self.d.animals and w.base != "pet")])
+    return [w for w in pool if w.base not in exclude] if exclude else pool
 
 @patch
 def stock(self: _Writer, *cats, exclude=()):
@@ -549,8 +547,8 @@ def draw(self: _Writer, spec: str) -> str:
     how, _, what = spec[1:].rpartition(":") if ":" in spec else ("", "", spec[1:])
     if how == "act": return self._activity(what)
     if how == "adj":
-        pool = [a for a in self.t.vocab.adjectives if what in a.domains and not a.predicative] or [self.adj]
-        return self.pick(pool).base
+        pool = self._word_pool(("adj", what), lambda: [a for a in self.t.vocab.adjectives if what in a.domains and not a.predicative])
+        return self.pick(pool or [self.adj]).base
     adj, _, what = what.rpartition("+")          # "adj+toy": with an adjective that can describe it
     if what not in NOUN_CATEGORIES: raise TinyStoriesError(f"draw {{{spec}}}: no noun category {what!r}")
     w = self.pick(self._nouns_for(what) or [Word("noun", _FALLBACK_STOCK[what], inflect(_FALLBACK_STOCK[what], "noun"), (what,))])
@@ -561,11 +559,10 @@ def draw(self: _Writer, spec: str) -> str:
 @patch
 def _activity(self: _Writer, form: str) -> str:
     "A random activity in `form`: a vocabulary verb that is fun to do, with one of its frame's alternatives."
-    if not hasattr(self, "_acts"):
-        skip = self.sets("mishap_verbs") | self.sets("plain_verbs")
-        self._acts = [v for v in self.t.vocab.verbs if v.base not in skip and not parse_frame(v.frame).subjects]
+    skip = self.sets("mishap_verbs") | self.sets("plain_verbs")
+    acts = self._word_pool("acts", lambda: [v for v in self.t.vocab.verbs if v.base not in skip and not parse_frame(v.frame).subjects])
     for _ in range(5):
-        v = self.pick(self._acts)
+        v = self.pick(acts)
         alts = [a for a in parse_frame(v.frame).alternatives if "{friend}" not in a]
         if alts: return self.vp(form, verb=v, comp=self.pick(alts))
     return {"base": "play", "past": "played", "ing": "playing"}[form]
