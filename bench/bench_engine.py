@@ -22,10 +22,15 @@ SHOWN = ["stories", "words_mean", "words_p5", "words_median", "words_p95", "dist
          "words_used", "repeated_sentences", "distinct_openings", "once_upon_a_time"]
 
 
+SHARED_SAMPLE = ROOT.parent/"shared"/"data"/"tinystories_valid_sample.txt"
+
 def real_sample(arg: str | None) -> Path | None:
-    for c in [arg, os.environ.get("TINYSTORIES_REAL_SAMPLE"), ROOT.parent/"shared"/"data"/"tinystories_valid_sample.txt"]:
-        if c and Path(c).is_file(): return Path(c)
-    return None
+    "`--real`, else TINYSTORIES_REAL_SAMPLE (a given path must exist), else the shared sample beside the checkout, else None."
+    given = arg or os.environ.get("TINYSTORIES_REAL_SAMPLE")
+    if given and not Path(given).is_file():
+        raise SystemExit(f"no real TinyStories sample at {given} (from --real or TINYSTORIES_REAL_SAMPLE): pass a TinyStories text file")
+    p = Path(given) if given else SHARED_SAMPLE
+    return p if p.is_file() else None
 
 
 def fmt(v) -> str:

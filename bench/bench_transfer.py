@@ -20,7 +20,7 @@ Each arm's bits per byte on its own validation split (in-domain) is printed next
 the demo's eval stage loads (`model.checkpoint.load_model` on the run: best checkpoint by val loss, else latest).
 
 The real sample is `--real`, else `TINYSTORIES_REAL_SAMPLE`, else `../shared/data/tinystories_valid_sample.txt` beside
-the checkout (bench_engine.py's lookup, except that a given path that does not exist is an error, not skipped); without
+the checkout (bench_engine.real_sample: a given path that does not exist is an error); without
 one the script exits with status 2. The shared sample holds 1,000 stories, so by default the real arm trains on the
 first 500 and both are scored on the last 500; pass a longer file for more. Work goes into a
 temporary directory, removed at the end, or into `--out DIR` (kept; finished stages are reused there like the
@@ -35,14 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_BPB = 2.0
-
-
-def real_sample(arg: str | None) -> Path | None:
-    "`--real`, else TINYSTORIES_REAL_SAMPLE (either must exist when given), else the shared sample beside the checkout, else None."
-    given = arg or os.environ.get("TINYSTORIES_REAL_SAMPLE")
-    if given: return Path(given) if Path(given).is_file() else None
-    p = ROOT.parent/"shared"/"data"/"tinystories_valid_sample.txt"
-    return p if p.is_file() else None
+from bench_engine import SHARED_SAMPLE, real_sample      # one lookup of the real sample for both benchmarks (run as bench/x.py: bench/ is on the path)
 
 
 def cpu_model() -> str:
@@ -113,10 +106,8 @@ def main(argv=None):
 
     path = real_sample(args.real)
     if path is None:
-        given = args.real or os.environ.get("TINYSTORIES_REAL_SAMPLE")
-        where = f"{given} is not a file" if given else f"looked for {ROOT.parent/'shared'/'data'/'tinystories_valid_sample.txt'}"
-        print(f"bench_transfer: no real TinyStories sample found ({where}): pass --real FILE (a TinyStories text file "
-              "with <|endoftext|> separators) or set TINYSTORIES_REAL_SAMPLE", file=sys.stderr)
+        print(f"bench_transfer: no real TinyStories sample found (looked for {SHARED_SAMPLE}): pass --real FILE (a TinyStories "
+              "text file with <|endoftext|> separators) or set TINYSTORIES_REAL_SAMPLE", file=sys.stderr)
         return 2
     import torch
     from tinystories_nb.data.stories import read_text, write_text
