@@ -480,7 +480,7 @@ def dynamic(self: _Writer, key):
     adj = lambda: self.noun_adj() if self.item_is_noun else None
     table = {
         "I1": lambda: self.np(it, "smart", adj()), "aI": lambda: self.np(it, "a", adj()),
-        "theI": lambda: self.np(it, "the"), "I": lambda: it.base, "Is": lambda: it.plural,
+        "theI": lambda: self.np(it, "the", None if it.base in self.intro else adj()), "I": lambda: it.base, "Is": lambda: it.plural,
         "theI1": lambda: self.np(it, "the", adj()), "hisI": lambda: self.np(it, "poss", adj()),
         "hisI1": lambda: self.np(it, "poss", adj()), "fhisI": lambda: self.np(it, "poss", owner=self.friend.his),
         "N1": lambda: self.np(self.noun, "smart", self.noun_adj()), "aN": lambda: self.np(self.noun, "a", self.noun_adj()),
@@ -587,7 +587,8 @@ def say(self: _Writer, *alts):
     "Write one of `alts` (each a template, or a list of templates = several sentences)."
     a = self.pick(alts)
     self.said.add(a if isinstance(a, str) else a[0])
-    for s in (a if isinstance(a, (list, tuple)) else [a]): self.sections[self.cur].append(self.expand(s).format_map(self.c))
+    for s in (a if isinstance(a, (list, tuple)) else [a]):
+        if text := self.expand(s).format_map(self.c): self.sections[self.cur].append(text)      # an empty alternative says nothing
 
 @patch
 def rule(self: _Writer, name: str):
@@ -596,14 +597,17 @@ def rule(self: _Writer, name: str):
     if a is not None: self.say(a)
 
 @patch
-def beat(self: _Writer, b):
-    "Write a plot's beat: checked alternatives, or narration / talk."
+def beat(self: _Writer, b, optional: bool = False):
+    "Write a plot's beat: checked alternatives, or narration / talk; an `optional` beat may be trimmed like colour."
     if not b: return
     if isinstance(b, dict):
         talk = [(c, a) for c, a in b.get("talk", []) if self.ok(c)]
         b = talk if self.talky and talk and self.chance(0.75) else b["narr"]
     a = self.choose(b)
-    if a: self.say(a)
+    if not a: return
+    before = len(self.sections[self.cur])
+    self.say(a)
+    if optional: self.colored += [(self.cur, s) for s in self.sections[self.cur][before:]]
 
 # %% ../../nbs/03_synth/05_engine.ipynb #fa621a4c
 @patch
@@ -644,7 +648,7 @@ def opening(self: _Writer):
     c["time"] = time
     c["day_adj"] = self.adj.base if self.adj_target == "day" else self.expand("{~day_adj}")
     c["hero_np2"] = c["hero_np"].replace(f" named {self.hero.name}", "").replace("two ", "") if not self.hero.plural else f"{desc}friends"
-    kind = "opening.time" if self.cat == "time" else "opening.named" if self.chance(0.72) else "opening.unnamed"
+    kind = "opening.time" if self.cat == "time" else "opening.named" if self.chance(0.85) else "opening.unnamed"
     choice = self.choose(self.d.rules[kind])
     if "{time}" in choice or "{day_adj}" in choice: self._day_done = True
     if "{hero_np" not in choice and adj_hero: self._hero_adj_pending = True
@@ -658,7 +662,7 @@ def run_plot(self: _Writer, p: Plot):
     "Write plot `p`'s middle: set-up, problem, struggle, help, conflict and outcome."
     b = p.beats
     self.to("setup"); self.beat(b["setup"]); self.color(p.record.get("mood", "setup"))
-    self.to("problem"); self.beat(b["problem"]); self.beat(b.get("struggle"))
+    self.to("problem"); self.beat(b["problem"]); self.beat(b.get("struggle"), optional=True)     # a long story may drop it, like colour
     if p.record.get("conflict"): self.conflicted = True
     self.trouble()
     if "help" in b: self.help_arrives(b["help"])
@@ -758,10 +762,11 @@ def color(self: _Writer, what):
 
 @patch
 def trim(self: _Writer, max_words: int):
-    "Drop sentences of colour, last first, while the story is longer than `max_words`."
+    "Drop sentences of colour, last first, while the story is longer than `max_words` (keeping any that holds a prompt word)."
+    needed = {f for w in (self.noun, self.verb, self.adj) for f in w.inflections}
     while self.colored and sum(len(words(s)) for sec in self.sections.values() for s in sec) > max_words:
         sec, s = self.colored.pop()
-        if s in self.sections[sec]: self.sections[sec].remove(s)
+        if s in self.sections[sec] and not needed & set(words(s)): self.sections[sec].remove(s)   # never a prompt word's sentence
 
 @patch
 def pad(self: _Writer, min_words: int):
@@ -874,6 +879,7 @@ def ending_(self: _Writer):
         self.c["lesson"] = self.lesson
         self.rule("moral")
     if self.adj_target == "pred" and not getattr(self, "_pred_done", False): self.feeling()
+    if self.ending == "happy" and "end.tail" in self.d.rules and self.chance(self.d.colour_chance.get("tail", 0)): self.rule("end.tail")
 
 # %% ../../nbs/03_synth/05_engine.ipynb #d0cb0602
 _WORDS_RE = re.compile(r"[a-z]+(?:['-][a-z]+)*")
@@ -954,7 +960,7 @@ class OfflineTeacher:
     "The embedded teacher: a story grammar read from data files (plots, phrases, a lexicon), NOT a language model."
     source = "offline"
     features = FEATURE_BEATS
-    def __init__(self, seed: int = 0, vocab: Vocab | None = None, min_words: int = 110, max_words: int = 250,
+    def __init__(self, seed: int = 0, vocab: Vocab | None = None, min_words: int = 110, max_words: int = 250,     # lengths colour and struggles are padded and trimmed to
                  plots=None, phrases=None, lexicon=None):
         self.seed, self.vocab, self.min_words, self.max_words = seed, vocab or load_vocab(), min_words, max_words
         self.data = load_story_data(plots, phrases, lexicon)
