@@ -164,6 +164,7 @@ class StoryData:
     pred: dict          # predicative adjective -> its sentence
     foreshadow: dict    # device -> {"setup": [...], "happy": [...], "bad": [...]}
     colour_chance: dict
+    style: dict         # chances of the story-wide habits: "pronoun", "contract", "tail"; and the "contractions" table
     plots: dict         # plot name -> Plot
     def __repr__(self):
         return (f"StoryData({len(self.plots)} plots, {len(self.rules)} phrase rules, {len(self.foreshadow)} foreshadowings, "
@@ -185,10 +186,10 @@ def _merge_lexicon(parts: list[tuple[str, dict]]) -> dict:
             out[k].update(v)
         for k in ("animals", "outdoor"):
             if k in d: out[k] = d[k]
-    for k in ("girl", "boy", "pet"):
+    for k, least in (("girl", 3), ("boy", 3), ("pet", 3), ("mother", 1), ("father", 1)):     # a pair of friends and a pet need three
         v = out["names"].get(k)
-        if not isinstance(v, list) or len(v) < 2 or not all(isinstance(x, str) and x.isalpha() for x in v):
-            raise TinyStoriesError(f"lexicon: names.{k} must be a list of at least two names (letters only)")
+        if not isinstance(v, list) or len(set(v)) < least or not all(isinstance(x, str) and x.isalpha() for x in v):
+            raise TinyStoriesError(f"lexicon: names.{k} must be a list of at least {least} different name(s) (letters only)")
     for k, v in out["sets"].items():
         if not isinstance(v, list) or not all(isinstance(x, str) for x in v): raise TinyStoriesError(f"lexicon: word set {k!r} must be a list of words")
     if not all(isinstance(k, str) and v in ("in", "on", "at", "by") for k, v in out["settings"].items()):
@@ -199,13 +200,17 @@ def _merge_lexicon(parts: list[tuple[str, dict]]) -> dict:
 
 # %% ../../nbs/03_synth/05_engine.ipynb #9a8cbbcd
 def _merge_phrases(parts: list[tuple[str, dict]], sets: dict) -> dict:
-    out = {"rules": {}, "pred": {}, "foreshadow": {}, "colour_chance": {}}
+    out = {"rules": {}, "pred": {}, "foreshadow": {}, "colour_chance": {}, "style": {}}
     for path, d in parts:
         for k in out:
             v = d.get(k, {})
             if not isinstance(v, dict): raise TinyStoriesError(f"phrases file {path}: '{k}' must be an object")
             if k == "rules": v = {name: _alternatives(a, f"phrases file {path} rule '{name}'", sets, strings_only=True) for name, a in v.items()}
             out[k].update(v)
+    st = out["style"]
+    if not all(isinstance(st.get(k, 0), (int, float)) and 0 <= st.get(k, 0) <= 1 for k in ("pronoun", "contract", "tail")) or not (
+            isinstance(st.get("contractions", {}), dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in st.get("contractions", {}).items())):
+        raise TinyStoriesError("phrases: 'style' holds chances between 0 and 1 (pronoun, contract, tail) and 'contractions' (text -> text)")
     if missing := [r for r in RUNNER_RULES if r not in out["rules"]]:
         raise TinyStoriesError(f"phrases: the runner needs the rule(s) {', '.join(missing)}", hint="include the shipped phrases (include_default=True)")
     for dev, f in out["foreshadow"].items():
@@ -246,7 +251,7 @@ def load_story_data(plots=None, phrases=None, lexicon=None, include_default: boo
         for b, alts in p.beats.items(): _check_slots(_beat_templates(alts), f"plot {p.ref} '{b}'", rules, extra)
         for k, alts in p.vars.items(): _check_slots(_templates(alts), f"plot {p.ref} var '{k}'", rules, extra)
     data = StoryData(lex["names"], lex["animals"], lex["settings"], lex["outdoor"], sets, rules, ph["pred"], ph["foreshadow"],
-                     ph["colour_chance"], newest)
+                     ph["colour_chance"], ph["style"], newest)
     if shipped_only: _SHIPPED.append(data)
     return data
 
@@ -299,7 +304,7 @@ class _Writer:
             raise TinyStoriesError(f"prompt {spec.id}: the offline teacher cannot write the feature(s) {', '.join(unknown)}",
                                    hint=f"it knows {', '.join(FEATURE_BEATS)}; use an LLM teacher for others")
         self.feats = set(spec.features)
-        self.talky = "Dialogue" in self.feats or self.rng.random() < 0.3
+        self.talky = "Dialogue" in self.feats or self.rng.random() < 0.5     # about half of real stories have speech
         self.frame = parse_frame(self.verb.frame)
         self.cat = self.noun.category or "thing"
         self.intro = set()          # noun phrases already introduced ("a ball" -> "the ball")
@@ -360,7 +365,9 @@ def _cast(self: _Writer):
         self.pair = (a, b)
     else:
         self.hero = self._child(); self.hero_is_noun = False
-    self.parent = Character(*(("Mom", "mom", *_pron("f")) if self.chance(0.6) else ("Dad", "dad", *_pron("m"))))
+    sex = "f" if self.chance(0.6) else "m"
+    name = self.pick(self.d.names["mother" if sex == "f" else "father"])
+    self.parent = Character(name, name.lower(), *_pron(sex))
     if self.hero.animal or self.chance(0.5): self.friend = self._child() if self.chance(0.3) and not self.hero.animal else self._pet()
     else: self.friend = self._child()
     if self.friend.animal and not self.hero.animal: self.friend.kind = self._animal_kind(exclude=(self.hero.kind,))
@@ -879,7 +886,7 @@ def ending_(self: _Writer):
         self.c["lesson"] = self.lesson
         self.rule("moral")
     if self.adj_target == "pred" and not getattr(self, "_pred_done", False): self.feeling()
-    if self.ending == "happy" and "end.tail" in self.d.rules and self.chance(self.d.colour_chance.get("tail", 0)): self.rule("end.tail")
+    if self.ending == "happy" and "end.tail" in self.d.rules and self.chance(self.d.style.get("tail", 0)): self.rule("end.tail")
 
 # %% ../../nbs/03_synth/05_engine.ipynb #d0cb0602
 _WORDS_RE = re.compile(r"[a-z]+(?:['-][a-z]+)*")
@@ -918,12 +925,38 @@ def _assemble(self: _Writer) -> str:
     if n == 5: paras = secs
     elif n == 4: paras = [secs[0] + secs[1], secs[2], secs[3], secs[4]] if self.chance(0.5) else [secs[0], secs[1] + secs[2], secs[3], secs[4]]
     else: paras = [secs[0] + secs[1], secs[2] + secs[3], secs[4]] if self.chance(0.5) else [secs[0], secs[1] + secs[2], secs[3] + secs[4]]
-    text = "\n".join(" ".join(p) for p in paras if p)
+    text = "\n".join(self._voice(" ".join(p)) for p in paras if p)
     k = 0
     def once(m):
         nonlocal k; k += 1
         return m.group(0) if k == 1 else self.expand("{~later}")
-    return _tidy(re.sub(r"\bOne (?:day|morning|sunny day|afternoon),", once, text))
+    return self._contract(_tidy(re.sub(r"\bOne (?:day|morning|sunny day|afternoon),", once, text)))
+
+_SENT_SPLIT = re.compile(r'(?<=[.!?]) (?=\S)|(?<=[.!?]") (?=\S)')
+
+@patch
+def _voice(self: _Writer, para: str) -> str:
+    "As real stories do: the hero's name right after a sentence about the hero becomes a pronoun (with chance `style['pronoun']`)."
+    name, p = self.hero.name, self.d.style.get("pronoun", 0)
+    he, his = _cap(self.hero.he), _cap(self.hero.his)
+    parts, prev = _SENT_SPLIT.split(para), False
+    for i, s in enumerate(parts):
+        mine = s.startswith(name + " ") or s.startswith(name + "'s ")
+        if mine and prev and self.chance(p):
+            parts[i] = his + s[len(name) + 2:] if s.startswith(name + "'s ") else he + s[len(name):]
+        prev = mine or s.startswith(he + " ")
+    return " ".join(parts)
+
+@patch
+def _contract(self: _Writer, text: str) -> str:
+    "With chance `style['contract']`, this story writes *didn't*, *couldn't*, *it's*... (never hiding a prompt word)."
+    if not self.chance(self.d.style.get("contract", 0)): return text
+    keep = {f for w in (self.noun, self.verb, self.adj) for f in w.inflections}
+    for long, short in self.d.style.get("contractions", {}).items():
+        if keep & set(long.lower().split()): continue
+        text = re.sub(rf"\b{re.escape(long)}\b", short, text)            # a table of words, never a pattern
+        text = re.sub(rf"\b{re.escape(_cap(long))}\b", _cap(short), text)
+    return text
 
 # %% ../../nbs/03_synth/05_engine.ipynb #350e1988
 @patch
