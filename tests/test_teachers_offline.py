@@ -154,3 +154,21 @@ def test_bad_data_files(tmp_path):
     for kw, msg in cases:
         with pytest.raises(TinyStoriesError) as e: OfflineTeacher(**kw)
         assert msg in str(e.value), (kw, str(e.value))
+
+
+def test_a_foreshadowing_device_keeps_its_variant_from_setup_to_payoff(tmp_path):
+    "A device lists variants; a story uses one variant's setup and the same variant's payoff."
+    colours = ("red", "blue")
+    dev = [{"setup": [f"{{H}} saw a {c} string on the gate, but did not see where it went."],
+            "happy": [f"At last, the {c} string led {{H}} home."], "bad": [f"The {c} string snapped, and {{H}} was sad."]} for c in colours]
+    p = _write(tmp_path/"phrases.json", {"format": "tinystories_nb.phrases/1", "foreshadow": {"string": dev}})
+    t = OfflineTeacher(phrases=p)
+    texts = [t.write(s) for s in sample_prompts(3000, seed=5) if "Foreshadowing" in s.features]
+    used = {c: [x for x in texts if f"a {c} string on the gate" in x] for c in colours}
+    assert all(used.values()), {c: len(v) for c, v in used.items()}                   # both variants get written
+    for c, other in (colours, colours[::-1]):
+        assert all(f"the {c} string" in x.lower() and f"the {other} string" not in x.lower() for x in used[c])
+    bad = _write(tmp_path/"bad.json", {"format": "tinystories_nb.phrases/1", "foreshadow": {"string": [dev[0], {"setup": ["x"]}]}})
+    with pytest.raises(TinyStoriesError, match="'happy' and a 'bad' payoff in every variant"): OfflineTeacher(phrases=bad)
+    odd = _write(tmp_path/"odd.json", {"format": "tinystories_nb.phrases/1", "style": {"pronoun": 2}})
+    with pytest.raises(TinyStoriesError, match="chances between 0 and 1"): OfflineTeacher(phrases=odd)

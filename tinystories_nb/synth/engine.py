@@ -6,7 +6,7 @@ Docs: https://tinystories-nb.github.io/tinystories_nb/03_synth/engine.html.md"""
 
 # %% ../../nbs/03_synth/05_engine.ipynb #d6363bba
 from __future__ import annotations
-import dataclasses, random, re
+import bisect, dataclasses, functools, random, re
 from pathlib import Path
 from fastcore.basics import patch
 from ..core import TinyStoriesError, package_data, pick_version, read_json, sha256_json, versioned
@@ -162,7 +162,7 @@ class StoryData:
     sets: dict          # word set name -> frozenset of words
     rules: dict         # rule name -> checked alternatives
     pred: dict          # predicative adjective -> its sentence
-    foreshadow: dict    # device -> {"setup": [...], "happy": [...], "bad": [...]}
+    foreshadow: dict    # device -> variants [{"setup": [...], "happy": [...], "bad": [...]}, ...]: one per story
     colour_chance: dict
     style: dict         # chances of the story-wide habits: "pronoun", "contract", "tail"; and the "contractions" table
     plots: dict         # plot name -> Plot
@@ -208,17 +208,19 @@ def _merge_phrases(parts: list[tuple[str, dict]], sets: dict) -> dict:
             if k == "rules": v = {name: _alternatives(a, f"phrases file {path} rule '{name}'", sets, strings_only=True) for name, a in v.items()}
             out[k].update(v)
     st = out["style"]
-    if not all(isinstance(st.get(k, 0), (int, float)) and 0 <= st.get(k, 0) <= 1 for k in ("pronoun", "contract", "tail")) or not (
+    if not all(isinstance(v, (int, float)) and 0 <= v <= 1 for k, v in st.items() if k != "contractions") or not (
             isinstance(st.get("contractions", {}), dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in st.get("contractions", {}).items())):
-        raise TinyStoriesError("phrases: 'style' holds chances between 0 and 1 (pronoun, contract, tail) and 'contractions' (text -> text)")
+        raise TinyStoriesError("phrases: 'style' holds chances between 0 and 1 (pronoun, contract, tail, ...) and 'contractions' (text -> text)")
     if missing := [r for r in RUNNER_RULES if r not in out["rules"]]:
         raise TinyStoriesError(f"phrases: the runner needs the rule(s) {', '.join(missing)}", hint="include the shipped phrases (include_default=True)")
-    for dev, f in out["foreshadow"].items():
-        if not isinstance(f, dict) or not isinstance(f.get("setup"), list) or not f["setup"] or any(
-                not isinstance(f.get(k, []), list) or not all(isinstance(s, str) for s in f.get(k, [])) for k in ("setup", "happy", "bad")):
-            raise TinyStoriesError(f"phrases: foreshadowing {dev!r} needs 'setup' (and 'happy', 'bad') lists of templates")
-        if dev != "whistle" and not (f.get("happy") and f.get("bad")):
-            raise TinyStoriesError(f"phrases: foreshadowing {dev!r} needs a 'happy' and a 'bad' payoff")
+    for dev, fs in out["foreshadow"].items():
+        fs = out["foreshadow"][dev] = fs if isinstance(fs, list) else [fs]      # one variant, or a list of them
+        for f in fs:
+            if not isinstance(f, dict) or not isinstance(f.get("setup"), list) or not f["setup"] or any(
+                    not isinstance(f.get(k, []), list) or not all(isinstance(s, str) for s in f.get(k, [])) for k in ("setup", "happy", "bad")):
+                raise TinyStoriesError(f"phrases: foreshadowing {dev!r} needs 'setup' (and 'happy', 'bad') lists of templates, or a list of such variants")
+            if dev != "whistle" and not (f.get("happy") and f.get("bad")):
+                raise TinyStoriesError(f"phrases: foreshadowing {dev!r} needs a 'happy' and a 'bad' payoff in every variant")
     return out
 
 # %% ../../nbs/03_synth/05_engine.ipynb #7e5d4a2d
@@ -244,7 +246,8 @@ def load_story_data(plots=None, phrases=None, lexicon=None, include_default: boo
     newest = {name: pick_version(reg, name, "plot") for name in sorted({p.name for p in reg.values()})}
     rules = ph["rules"]
     for name, alts in rules.items(): _check_slots(_templates(alts), f"phrases rule '{name}'", rules)
-    for dev, f in ph["foreshadow"].items(): _check_slots([s for k in ("setup", "happy", "bad") for s in f.get(k, [])], f"phrases foreshadowing '{dev}'", rules)
+    for dev, fs in ph["foreshadow"].items():
+        _check_slots([s for f in fs for k in ("setup", "happy", "bad") for s in f.get(k, [])], f"phrases foreshadowing '{dev}'", rules)
     _check_slots(ph["pred"].values(), "phrases 'pred'", rules)
     for p in newest.values():
         extra = _var_slots(p)
@@ -283,10 +286,16 @@ class _Ctx(dict):
 _SENT_START = re.compile(r'(^|[.!?] |\n)([a-z])')
 _QUOTE_START = re.compile(r'((?:^|[\s(]|, |: )")([a-z])')
 
+_SAY = ("said|asked|called|shouted|whispered|cried|replied|yelled|exclaimed|answered|laughed|giggled|cheered|sang|sighed|"
+        "added|nodded|smiled|wondered|thought|begged|agreed|explained|promised|squealed|gasped|says|asks")   # speech tags
+_AFTER_QUOTE = re.compile(r'([.!?]" )([a-z])(\w*(?: \w+){0,3})')
+_TAGS = re.compile(rf"\b(?:{_SAY})\b")
+
 def _tidy(text: str) -> str:
-    "Capitalise sentence starts (also inside quotes) and fix spacing."
+    "Capitalise sentence starts (also inside quotes, and after a quote unless a speech tag follows) and fix spacing."
     text = re.sub(r" +", " ", text).replace(" ,", ",").replace(" .", ".")
     text = _SENT_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
+    text = _AFTER_QUOTE.sub(lambda m: m.group(0) if _TAGS.search(m.group(0)) else m.group(1) + m.group(2).upper() + m.group(3), text)
     return _QUOTE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
 
 # %% ../../nbs/03_synth/05_engine.ipynb #e5a7f537
@@ -341,7 +350,7 @@ def _animal_kind(self: _Writer, exclude=()):
 
 @patch
 def _child(self: _Writer):
-    sex = self.pick("fm")
+    sex = "f" if self.chance(self.d.style.get("girl", 0.5)) else "m"
     name = self._names(self.d.names["girl" if sex == "f" else "boy"])[0]
     return Character(name, "girl" if sex == "f" else "boy", *_pron(sex))
 
@@ -353,13 +362,13 @@ def _pet(self: _Writer, kind=None):
 # %% ../../nbs/03_synth/05_engine.ipynb #7066cd5f
 @patch
 def _cast(self: _Writer):
-    r = self.rng.random()
+    r, st = self.rng.random(), self.d.style
     noun_is_animal = self.cat == "animal" and self.noun.base in self.d.animals
-    if noun_is_animal and r < 0.25:
+    if noun_is_animal and r < st.get("noun_hero", 0.3):
         self.hero = self._pet(self.noun.base); self.hero_is_noun = True
-    elif r < 0.45:
+    elif r < st.get("animal_hero", 0.2):
         self.hero = self._pet(); self.hero_is_noun = False
-    elif r < 0.55:
+    elif r < st.get("animal_hero", 0.2) + st.get("pair_hero", 0.05):
         a, b = self._child(), self._child()
         self.hero = Character(f"{a.name} and {b.name}", "friends", *_pron("p"), plural=True); self.hero_is_noun = False
         self.pair = (a, b)
@@ -637,7 +646,7 @@ def opening(self: _Writer):
     c = self.c
     adj_hero = self.adj_target == "hero"
     kind = "friends" if self.hero.plural else self.hero.kind
-    desc = f"{self.adj.base} " if adj_hero else ("little " if self.chance(0.4) else "")
+    desc = f"{self.adj.base} " if adj_hero else ("little " if self.chance(self.d.style.get("little", 0.4)) else "")
     if self.hero.plural: c["hero_np"] = f"two {desc}friends named {self.hero.name}"
     else: c["hero_np"] = with_article(f"{desc}{kind} named {self.hero.name}")
     pl_adj = f"{self.adj.base} " if self.adj_target == "place" else ""
@@ -721,6 +730,7 @@ def plan_(self: _Writer):
     self.c.update(it_=he, It_=_cap(he), it_obj=him, its_=his, it_was="were" if he == "they" else "was", pet=self.friend.kind if self.friend.animal else "dog")
     self._set_vars(plot)
     self.foreshadow = self.pick(sorted(self.d.foreshadow)) if "Foreshadowing" in self.feats and self.d.foreshadow else None
+    self.hint = self.pick(self.d.foreshadow[self.foreshadow]) if self.foreshadow else None     # its setup and payoffs
     if self.frame.subjects:
         self.verb_kind, self._subj = "subj", self.subject()
         sections = ["intro", "problem", "end"]
@@ -800,7 +810,9 @@ def introduce(self: _Writer):
     pending = getattr(self, "_place_adj_pending", None)
     if pending == "again": self.say("{place} was very {A}.", "{place} was always {A}.")
     elif pending == "new": self.say("{H} often played {at_place_np}.", "Near {his} home, there was {place_np}.")
-    self.rule("friend.both_animals" if self.friend.animal and self.hero.animal else "friend.pet" if self.friend.animal else "friend.child")
+    alts = self.d.rules["friend.both_animals" if self.friend.animal and self.hero.animal else "friend.pet" if self.friend.animal else "friend.child"]
+    if self.adj_target == "friend": alts = [(c, a) for c, a in alts if "{friend_np}" in str(a)] or alts   # a line that carries it
+    if (a := self.choose(alts)) is not None: self.say(a)
     self.color("intro"); self.color("scene")
     if self.adj_target == "day" and not getattr(self, "_day_done", False):
         self._day_done = True; self.say("It was a {A} day.", "The day was {A}.", "That day was a {A} one.")
@@ -874,7 +886,7 @@ _SPEECH = re.compile(r'"[^"]+" (said|asked|cried|called|shouted)|(said|asked)[^"
 def ending_(self: _Writer):
     "The last paragraph: the foreshadowing's payoff, how it all ends, and the moral."
     self.to("end")
-    f = self.d.foreshadow.get(self.foreshadow) if self.foreshadow else None
+    f = self.hint
     if f and f.get(self.ending): self.say(*f[self.ending])
     elif self.foreshadow == "whistle" and not getattr(self, "whistled", False): self.rule(f"whistle_end_{self.ending}")
     self.verb_here("end")
@@ -925,27 +937,87 @@ def _assemble(self: _Writer) -> str:
     if n == 5: paras = secs
     elif n == 4: paras = [secs[0] + secs[1], secs[2], secs[3], secs[4]] if self.chance(0.5) else [secs[0], secs[1] + secs[2], secs[3], secs[4]]
     else: paras = [secs[0] + secs[1], secs[2] + secs[3], secs[4]] if self.chance(0.5) else [secs[0], secs[1] + secs[2], secs[3] + secs[4]]
-    text = "\n".join(self._voice(" ".join(p)) for p in paras if p)
+    text = "\n".join(self._voice([" ".join(q) for p in paras if p for q in self._split(p)]))
     k = 0
     def once(m):
         nonlocal k; k += 1
         return m.group(0) if k == 1 else self.expand("{~later}")
     return self._contract(_tidy(re.sub(r"\bOne (?:day|morning|sunny day|afternoon),", once, text)))
 
-_SENT_SPLIT = re.compile(r'(?<=[.!?]) (?=\S)|(?<=[.!?]") (?=\S)')
+_CLAUSE = ("and", "but", "so", "then", "when", "because", "while", "until", "as", "that", "if", "before", "after")
+_TAKES_OBJ = frozenset("with to for at behind beside near saw told hugged helped asked thanked gave showed called followed "
+                       "watched about loved missed kissed found let made took brought heard".split())
+_BOUNDARY = re.compile(r'[.!?]"? (?=["A-Z])|\n')
+_LEAD = re.compile(r'^[A-Z][^",.!?]*, $')
+_SAID = re.compile(rf'(?:^|[.!?,]") ({_SAY}) $')
+_SAYS = re.compile(rf" (?:{_SAY})\b")
+_OWNED = re.compile(rf"(?:\b(?:{_SAY})|\b[a-z]+'s|\b(?:her|his|their|my|your)) $")
+_NAME_AND = re.compile(r"[A-Z]\w* and $")
+_LAST_WORD = re.compile(r"(\w+) $")
+
+@functools.lru_cache(maxsize=4096)
+def _names_re(names: tuple) -> re.Pattern:
+    return re.compile(r"\b(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")('s)?\b")
 
 @patch
-def _voice(self: _Writer, para: str) -> str:
-    "As real stories do: the hero's name right after a sentence about the hero becomes a pronoun (with chance `style['pronoun']`)."
-    name, p = self.hero.name, self.d.style.get("pronoun", 0)
-    he, his = _cap(self.hero.he), _cap(self.hero.his)
-    parts, prev = _SENT_SPLIT.split(para), False
-    for i, s in enumerate(parts):
-        mine = s.startswith(name + " ") or s.startswith(name + "'s ")
-        if mine and prev and self.chance(p):
-            parts[i] = his + s[len(name) + 2:] if s.startswith(name + "'s ") else he + s[len(name):]
-        prev = mine or s.startswith(he + " ")
-    return " ".join(parts)
+def _split(self: _Writer, para: list) -> list:
+    "Real stories' paragraphs hold two to five sentences: a longer one is cut in two (never before a quoted reply)."
+    if len(para) <= 5: return [para]
+    cuts = [i for i in range(2, len(para) - 1) if not para[i].startswith('"')] or [len(para) // 2]
+    i = self.pick(cuts)
+    return self._split(para[:i]) + self._split(para[i:])
+
+@patch
+def _voice(self: _Writer, paras: list[str]) -> list[str]:
+    """As real stories do, a character named in the last sentence or two is *she*, *him*, *their*... next time, with chance
+    `style['pronoun']`, when no other character with the same pronoun came in between. Names in speech, after *named*,
+    in a list (*Tom and Sue*) or in an apposition (*her friend Sue*) stay names; each paragraph may name its hero again."""
+    p, own = self.d.style.get("pronoun", 0), self.d.style.get("parent_as_noun", 0)
+    keep = {f for w in (self.noun, self.verb, self.adj) for f in w.inflections}       # never hide a prompt word
+    chars = [c for c in (self.hero, self.friend, self.parent, *getattr(self, "pair", ())) if c.name and c.name.lower() not in keep]
+    by_name = {c.name: c for c in chars}
+    if not self.hero.plural and self.hero in chars and self.friend in chars:        # "Sue and Max" -> "they" when both are fresh
+        for a, b in ((self.hero, self.friend), (self.friend, self.hero)):
+            by_name[f"{a.name} and {b.name}"] = Character(f"{a.name} and {b.name}", "friends", *_pron("p"), plural=True)
+        pairs = {n: n.split(" and ") for n in list(by_name) if " and " in n}
+    else: pairs = {}
+    last: dict = {}                       # character name -> sentence number of its last mention
+    order: list = []                      # names in order of mention (for "nobody with the same pronoun since")
+    out, sent = [], 0
+    for para in paras:
+        if self.chance(0.5): last.clear()              # a new paragraph often names its hero again
+        bounds = [m.end() for m in _BOUNDARY.finditer(para)]
+        pieces, pos = [], 0
+        for m in _names_re(tuple(by_name)).finditer(para):
+            c, s, e = by_name[m.group(1)], m.start(), m.end()
+            i = bisect.bisect_right(bounds, s)
+            k, st = sent + i, bounds[i - 1] if i else 0
+            if para.count('"', 0, s) % 2: continue                 # inside quoted speech
+            before, after = para[st:s], para[e:e + 12]               # this sentence up to the name; a peek after it
+            tag = _SAYS.match(after) and para[max(0, s - 3):s] in ('," ', '!" ', '?" ')   # '"Hi!" Sue said.' -> '"Hi!" she said.'
+            start = not before and not tag
+            new = None
+            if c.name in pairs: recent = all(n in last and k - last[n] <= 3 for n in pairs[c.name])
+            else: recent = c.name in last and k - last[c.name] <= 3 and next(
+                (o for o in reversed(order) if by_name[o].he == c.he), None) == c.name
+            if c is self.parent and not recent and not self.hero.animal and not after.startswith(" and ") and self.chance(own):
+                if not _OWNED.search(before):
+                    pieces.append(para[pos:s] + (_cap(self.hero.his) if start else self.hero.his) + " " + c.kind + (m.group(2) or "")); pos = e
+            elif recent and not after.startswith((" and ", ", ")) and self.chance(p):
+                lead, verb = _LEAD.search(before), _SAID.search(before)
+                prev = (_LAST_WORD.search(before) or [None, ""])[1]
+                if m.group(2): new = c.his
+                elif start or lead or tag or (prev.lower() in _CLAUSE and not _NAME_AND.search(before)): new = c.he
+                elif verb: new = None                # '"Hi," said Sue.' -> '"Hi," she said.' below
+                elif prev in _TAKES_OBJ: new = c.him
+                if verb and not m.group(2):
+                    pieces.append(para[pos:st + verb.start(1)] + c.he + " " + verb.group(1)); pos = e
+                elif new is not None:
+                    pieces.append(para[pos:s] + (_cap(new) if start else new)); pos = e
+            for n in pairs.get(c.name, [c.name]): last[n] = k; order.append(n)
+        out.append("".join(pieces) + para[pos:])
+        sent += len(bounds) + 1
+    return out
 
 @patch
 def _contract(self: _Writer, text: str) -> str:
@@ -954,8 +1026,8 @@ def _contract(self: _Writer, text: str) -> str:
     keep = {f for w in (self.noun, self.verb, self.adj) for f in w.inflections}
     for long, short in self.d.style.get("contractions", {}).items():
         if keep & set(long.lower().split()): continue
-        text = re.sub(rf"\b{re.escape(long)}\b", short, text)            # a table of words, never a pattern
-        text = re.sub(rf"\b{re.escape(_cap(long))}\b", _cap(short), text)
+        text = re.sub(rf"\b{re.escape(long)}(?= [a-z])", short, text)     # a table of words, never a pattern; never
+        text = re.sub(rf"\b{re.escape(_cap(long))}(?= [a-z])", _cap(short), text)   # at a clause's end ("Yes, it is!")
     return text
 
 # %% ../../nbs/03_synth/05_engine.ipynb #350e1988
@@ -966,7 +1038,7 @@ def write(self: _Writer) -> str:
     self.introduce()
     if self.foreshadow:
         self.to("intro" if self.chance(0.5) else "setup")
-        self.say(*self.d.foreshadow[self.foreshadow]["setup"])
+        self.say(*self.hint["setup"])
     self.run_plot(self.plot)
     self.ending_()
     self.fallbacks = []
