@@ -944,6 +944,15 @@ def _assemble(self: _Writer) -> str:
         return m.group(0) if k == 1 else self.expand("{~later}")
     return self._contract(_tidy(re.sub(r"\bOne (?:day|morning|sunny day|afternoon),", once, text)))
 
+@patch
+def _split(self: _Writer, para: list) -> list:
+    "Real stories' paragraphs hold two to five sentences: a longer one is cut in two (never before a quoted reply)."
+    if len(para) <= 5: return [para]
+    cuts = [i for i in range(2, len(para) - 1) if not para[i].startswith('"')] or [len(para) // 2]
+    i = self.pick(cuts)
+    return self._split(para[:i]) + self._split(para[i:])
+
+# %% ../../nbs/03_synth/05_engine.ipynb #9e3ac38c
 _CLAUSE = ("and", "but", "so", "then", "when", "because", "while", "until", "as", "that", "if", "before", "after")
 _TAKES_OBJ = frozenset("with to for at behind beside near saw told hugged helped asked thanked gave showed called followed "
                        "watched about loved missed kissed found let made took brought heard".split())
@@ -960,18 +969,10 @@ def _names_re(names: tuple) -> re.Pattern:
     return re.compile(r"\b(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")('s)?\b")
 
 @patch
-def _split(self: _Writer, para: list) -> list:
-    "Real stories' paragraphs hold two to five sentences: a longer one is cut in two (never before a quoted reply)."
-    if len(para) <= 5: return [para]
-    cuts = [i for i in range(2, len(para) - 1) if not para[i].startswith('"')] or [len(para) // 2]
-    i = self.pick(cuts)
-    return self._split(para[:i]) + self._split(para[i:])
-
-@patch
 def _voice(self: _Writer, paras: list[str]) -> list[str]:
-    """As real stories do, a character named in the last sentence or two is *she*, *him*, *their*... next time, with chance
-    `style['pronoun']`, when no other character with the same pronoun came in between. Names in speech, after *named*,
-    in a list (*Tom and Sue*) or in an apposition (*her friend Sue*) stay names; each paragraph may name its hero again."""
+    """As real stories do, a character named in the last three sentences is *she*, *him*, *their*... next time, with chance
+    `style['pronoun']`, when no other of the cast with the same pronoun came in between. Names in speech, in a list
+    (*Tom and Sue*) or in an apposition (*her friend Sue*) stay names; each paragraph may name its hero again."""
     p, own = self.d.style.get("pronoun", 0), self.d.style.get("parent_as_noun", 0)
     keep = {f for w in (self.noun, self.verb, self.adj) for f in w.inflections}       # never hide a prompt word
     chars = [c for c in (self.hero, self.friend, self.parent, *getattr(self, "pair", ())) if c.name and c.name.lower() not in keep]
@@ -1019,6 +1020,7 @@ def _voice(self: _Writer, paras: list[str]) -> list[str]:
         sent += len(bounds) + 1
     return out
 
+# %% ../../nbs/03_synth/05_engine.ipynb #990496a5
 @patch
 def _contract(self: _Writer, text: str) -> str:
     "With chance `style['contract']`, this story writes *didn't*, *couldn't*, *it's*... (never hiding a prompt word)."
