@@ -72,7 +72,7 @@ def test_a_users_own_vocabulary(tmp_path):
 
 import collections, json
 from tinystories_nb.core import TinyStoriesError
-from tinystories_nb.data.text import repeated_sentence_share, sentences
+from tinystories_nb.data.text import corpus_stats, sentences
 from tinystories_nb.synth.engine import load_story_data
 from tinystories_nb.synth.teachers import feature_report
 
@@ -88,12 +88,13 @@ def test_every_requested_feature_is_realised(seed):
 
 
 def test_variety_guarantees():
-    "No stock sentence closes more than a small share of stories; few sentences repeat; every plot gets written."
+    "Issue 15's variety goals on 1,000 stories of another seed; no stock sentence closes many stories; every plot gets written."
     t, specs = OfflineTeacher(seed=2), sample_prompts(1000, seed=2)
     texts = [t.write(s) for s in specs]
     last = collections.Counter(sentences(x)[-1] for x in texts)
     assert last.most_common(1)[0][1] <= 0.03 * len(texts), last.most_common(3)
-    assert repeated_sentence_share(texts) <= 0.12
+    st = corpus_stats(texts)
+    assert st["repeated_sentences"] <= 0.08 and st["distinct_3"] >= 0.50 and st["words_used"] >= 3000, st
     assert {t.plan(s).plot for s in specs} == set(t.data.plots)
 
 
