@@ -333,10 +333,15 @@ class _Writer:
 
 # %% ../../nbs/03_synth/05_engine.ipynb #ea51e714
 @patch
-def _names(self: _Writer, pool, n=1):
+def _prompt_forms(self: _Writer) -> set:
+    "Every form of the prompt's three words: no name may be one, and no rewrite (pronouns, contractions, trimming) may hide one."
     if not hasattr(self, "_forms"): self._forms = {f for w in (self.noun, self.verb, self.adj) for f in w.inflections}
+    return self._forms
+
+@patch
+def _names(self: _Writer, pool, n=1):
     taken = getattr(self, "_taken", set())
-    ok = [x for x in pool if x.lower() not in self._forms and x not in taken]
+    ok = [x for x in pool if x.lower() not in self._prompt_forms() and x not in taken]
     out = []
     for _ in range(n):
         out.append(self.pick(ok)); ok = [x for x in ok if x != out[-1]]
@@ -350,7 +355,7 @@ def _animal_kind(self: _Writer, exclude=()):
 
 @patch
 def _child(self: _Writer):
-    sex = "f" if self.chance(self.d.style.get("girl", 0.5)) else "m"
+    sex = "f" if self.chance(self.d.style["girl"]) else "m"
     name = self._names(self.d.names["girl" if sex == "f" else "boy"])[0]
     return Character(name, "girl" if sex == "f" else "boy", *_pron(sex))
 
@@ -364,11 +369,11 @@ def _pet(self: _Writer, kind=None):
 def _cast(self: _Writer):
     r, st = self.rng.random(), self.d.style
     noun_is_animal = self.cat == "animal" and self.noun.base in self.d.animals
-    if noun_is_animal and r < st.get("noun_hero", 0.3):
+    if noun_is_animal and r < st["noun_hero"]:
         self.hero = self._pet(self.noun.base); self.hero_is_noun = True
-    elif r < st.get("animal_hero", 0.2):
+    elif r < st["animal_hero"]:
         self.hero = self._pet(); self.hero_is_noun = False
-    elif r < st.get("animal_hero", 0.2) + st.get("pair_hero", 0.05):
+    elif r < st["animal_hero"] + st["pair_hero"]:
         a, b = self._child(), self._child()
         self.hero = Character(f"{a.name} and {b.name}", "friends", *_pron("p"), plural=True); self.hero_is_noun = False
         self.pair = (a, b)
@@ -646,7 +651,7 @@ def opening(self: _Writer):
     c = self.c
     adj_hero = self.adj_target == "hero"
     kind = "friends" if self.hero.plural else self.hero.kind
-    desc = f"{self.adj.base} " if adj_hero else ("little " if self.chance(self.d.style.get("little", 0.4)) else "")
+    desc = f"{self.adj.base} " if adj_hero else ("little " if self.chance(self.d.style["little"]) else "")
     if self.hero.plural: c["hero_np"] = f"two {desc}friends named {self.hero.name}"
     else: c["hero_np"] = with_article(f"{desc}{kind} named {self.hero.name}")
     pl_adj = f"{self.adj.base} " if self.adj_target == "place" else ""
@@ -780,7 +785,7 @@ def color(self: _Writer, what):
 @patch
 def trim(self: _Writer, max_words: int):
     "Drop sentences of colour, last first, while the story is longer than `max_words` (keeping any that holds a prompt word)."
-    needed = {f for w in (self.noun, self.verb, self.adj) for f in w.inflections}
+    needed = self._prompt_forms()
     while self.colored and sum(len(words(s)) for sec in self.sections.values() for s in sec) > max_words:
         sec, s = self.colored.pop()
         if s in self.sections[sec] and not needed & set(words(s)): self.sections[sec].remove(s)   # never a prompt word's sentence
@@ -880,7 +885,7 @@ def outcome(self: _Writer, b: dict):
     self.summary_goal = self.choose(b["goal"]) or "had a busy day"
 
 # %% ../../nbs/03_synth/05_engine.ipynb #3598887e
-_SPEECH = re.compile(r'"[^"]+" (said|asked|cried|called|shouted)|(said|asked)[^"\n]*, "')
+_SPEECH = re.compile(rf'"[^"]+" ({_SAY})|({_SAY})[^"\n]*, "')
 
 @patch
 def ending_(self: _Writer):
@@ -898,7 +903,7 @@ def ending_(self: _Writer):
         self.c["lesson"] = self.lesson
         self.rule("moral")
     if self.adj_target == "pred" and not getattr(self, "_pred_done", False): self.feeling()
-    if self.ending == "happy" and "end.tail" in self.d.rules and self.chance(self.d.style.get("tail", 0)): self.rule("end.tail")
+    if self.ending == "happy" and "end.tail" in self.d.rules and self.chance(self.d.style["tail"]): self.rule("end.tail")
 
 # %% ../../nbs/03_synth/05_engine.ipynb #d0cb0602
 _WORDS_RE = re.compile(r"[a-z]+(?:['-][a-z]+)*")
@@ -973,8 +978,8 @@ def _voice(self: _Writer, paras: list[str]) -> list[str]:
     """As real stories do, a character named in the last three sentences is *she*, *him*, *their*... next time, with chance
     `style['pronoun']`, when no other of the cast with the same pronoun came in between. Names in speech, in a list
     (*Tom and Sue*) or in an apposition (*her friend Sue*) stay names; each paragraph may name its hero again."""
-    p, own = self.d.style.get("pronoun", 0), self.d.style.get("parent_as_noun", 0)
-    keep = {f for w in (self.noun, self.verb, self.adj) for f in w.inflections}       # never hide a prompt word
+    p, own = self.d.style["pronoun"], self.d.style["parent_as_noun"]
+    keep = self._prompt_forms()                                                      # never hide a prompt word
     chars = [c for c in (self.hero, self.friend, self.parent, *getattr(self, "pair", ())) if c.name and c.name.lower() not in keep]
     by_name = {c.name: c for c in chars}
     if not self.hero.plural and self.hero in chars and self.friend in chars:        # "Sue and Max" -> "they" when both are fresh
@@ -997,7 +1002,6 @@ def _voice(self: _Writer, paras: list[str]) -> list[str]:
             before, after = para[st:s], para[e:e + 12]               # this sentence up to the name; a peek after it
             tag = _SAYS.match(after) and para[max(0, s - 3):s] in ('," ', '!" ', '?" ')   # '"Hi!" Sue said.' -> '"Hi!" she said.'
             start = not before and not tag
-            new = None
             if c.name in pairs: recent = all(n in last and k - last[n] <= 3 for n in pairs[c.name])
             else: recent = c.name in last and k - last[c.name] <= 3 and next(
                 (o for o in reversed(order) if by_name[o].he == c.he), None) == c.name
@@ -1005,15 +1009,12 @@ def _voice(self: _Writer, paras: list[str]) -> list[str]:
                 if not _OWNED.search(before):
                     pieces.append(para[pos:s] + (_cap(self.hero.his) if start else self.hero.his) + " " + c.kind + (m.group(2) or "")); pos = e
             elif recent and not after.startswith((" and ", ", ")) and self.chance(p):
-                lead, verb = _LEAD.search(before), _SAID.search(before)
                 prev = (_LAST_WORD.search(before) or [None, ""])[1]
-                if m.group(2): new = c.his
-                elif start or lead or tag or (prev.lower() in _CLAUSE and not _NAME_AND.search(before)): new = c.he
-                elif verb: new = None                # '"Hi," said Sue.' -> '"Hi," she said.' below
-                elif prev in _TAKES_OBJ: new = c.him
-                if verb and not m.group(2):
+                if (verb := _SAID.search(before)) and not m.group(2):          # '"Hi," said Sue.' -> '"Hi," she said.'
                     pieces.append(para[pos:st + verb.start(1)] + c.he + " " + verb.group(1)); pos = e
-                elif new is not None:
+                elif new := (c.his if m.group(2) else
+                             c.he if start or tag or _LEAD.search(before) or (prev.lower() in _CLAUSE and not _NAME_AND.search(before)) else
+                             c.him if prev in _TAKES_OBJ else None):
                     pieces.append(para[pos:s] + (_cap(new) if start else new)); pos = e
             for n in pairs.get(c.name, [c.name]): last[n] = k; order.append(n)
         out.append("".join(pieces) + para[pos:])
@@ -1024,8 +1025,8 @@ def _voice(self: _Writer, paras: list[str]) -> list[str]:
 @patch
 def _contract(self: _Writer, text: str) -> str:
     "With chance `style['contract']`, this story writes *didn't*, *couldn't*, *it's*... (never hiding a prompt word)."
-    if not self.chance(self.d.style.get("contract", 0)): return text
-    keep = {f for w in (self.noun, self.verb, self.adj) for f in w.inflections}
+    if not self.chance(self.d.style["contract"]): return text
+    keep = self._prompt_forms()
     for long, short in self.d.style.get("contractions", {}).items():
         if keep & set(long.lower().split()): continue
         text = re.sub(rf"\b{re.escape(long)}(?= [a-z])", short, text)     # a table of words, never a pattern; never
